@@ -6,7 +6,9 @@
 #include <elfutils/libdwfl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
@@ -15,11 +17,18 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 
 namespace heapgap {
 namespace {
+
+struct FunctionSymbol {
+  uint64_t start;
+  uint64_t size;
+  const char* name;  // owned by the Dwfl
+};
 
 // A module file opened for lookups: one Dwfl holding one module reported at
 // bias 0, so lookups use file virtual addresses and any load bias is served.
@@ -29,6 +38,11 @@ struct OpenModule {
   };
   std::unique_ptr<Dwfl, DwflDeleter> dwfl;
   Dwfl_Module* module = nullptr;  // null when no usable file was found
+  // Function symbols sorted by address, loaded on first lookup.
+  // dwfl_module_addrinfo scans the whole symbol table on every call, which
+  // dominates lookups in large modules such as libc with its debug symbols.
+  std::vector<FunctionSymbol> symbols;
+  bool symbols_loaded = false;
   // Frames by looked-up file address (return address - 1 - load bias), with
   // `address` left 0: callers fill it in, as it depends on the load bias.
   absl::flat_hash_map<uint64_t, std::vector<SymbolizedFrame>> frames_by_pc;
@@ -50,6 +64,25 @@ std::string DieFunctionName(Dwarf_Die* die) {
   return "";
 }
 
+// A source path as shown to users. elfutils joins file names with their
+// line-table directory but not a relative directory with a relative
+// DW_AT_comp_dir (builds using -fdebug-prefix-map=...=.), which leaves paths
+// such as "../sysdeps/x.c" relative to an unknown place. Those are resolved
+// against the compilation directory and tidied; absolute paths are kept.
+std::string SourcePath(const char* name, Dwarf_Die* cu) {
+  std::string path(name);
+  if (path.empty() || path[0] == '/') return path;
+  Dwarf_Attribute attr;
+  const char* comp_dir =
+      cu != nullptr ? dwarf_formstring(dwarf_attr(cu, DW_AT_comp_dir, &attr))
+                    : nullptr;
+  if (comp_dir != nullptr && *comp_dir != '\0' &&
+      !absl::StartsWith(path, absl::StrCat(comp_dir, "/"))) {
+    path = absl::StrCat(comp_dir, "/", path);
+  }
+  return std::filesystem::path(path).lexically_normal().string();
+}
+
 // The caller's location recorded on an inlined_subroutine DIE.
 void InlinedCallSite(Dwarf_Die* inlined, std::string* file, int* line) {
   file->clear();
@@ -68,7 +101,7 @@ void InlinedCallSite(Dwarf_Die* inlined, std::string* file, int* line) {
       dwarf_diecu(inlined, &cu, nullptr, nullptr) != nullptr &&
       dwarf_getsrcfiles(&cu, &files, &file_count) == 0 && value < file_count) {
     if (const char* name = dwarf_filesrc(files, value, nullptr, nullptr)) {
-      *file = name;
+      *file = SourcePath(name, &cu);
     }
   }
 }
@@ -79,6 +112,68 @@ bool ModuleHasBuildId(Dwfl_Module* module, const std::string& build_id) {
   int length = dwfl_module_build_id(module, &bits, &vaddr);
   return length > 0 &&
          std::string(reinterpret_cast<const char*>(bits), length) == build_id;
+}
+
+// Preference among symbols at the same address: global names are the ones
+// callers know; local ones are often aliases such as __GI_memcpy.
+int BindingRank(const GElf_Sym& sym) {
+  switch (GELF_ST_BIND(sym.st_info)) {
+    case STB_GLOBAL: return 0;
+    case STB_WEAK: return 1;
+    default: return 2;
+  }
+}
+
+std::vector<FunctionSymbol> LoadFunctionSymbols(Dwfl_Module* module) {
+  struct Candidate {
+    FunctionSymbol symbol;
+    int rank;
+  };
+  std::vector<Candidate> candidates;
+  const int count = dwfl_module_getsymtab(module);
+  for (int i = 1; i < count; ++i) {
+    GElf_Sym sym;
+    GElf_Addr address;
+    GElf_Word section;
+    const char* name = dwfl_module_getsym_info(module, i, &sym, &address,
+                                               &section, nullptr, nullptr);
+    const int type = GELF_ST_TYPE(sym.st_info);
+    if (name == nullptr || *name == '\0' || sym.st_size == 0 ||
+        section == SHN_UNDEF ||
+        (type != STT_FUNC && type != STT_GNU_IFUNC)) {
+      continue;
+    }
+    candidates.push_back({{address, sym.st_size, name}, BindingRank(sym)});
+  }
+  std::sort(candidates.begin(), candidates.end(),
+            [](const Candidate& a, const Candidate& b) {
+              if (a.symbol.start != b.symbol.start) {
+                return a.symbol.start < b.symbol.start;
+              }
+              return a.rank < b.rank;
+            });
+  std::vector<FunctionSymbol> symbols;
+  symbols.reserve(candidates.size());
+  for (const Candidate& candidate : candidates) {
+    if (symbols.empty() || symbols.back().start != candidate.symbol.start) {
+      symbols.push_back(candidate.symbol);
+    }
+  }
+  return symbols;
+}
+
+// The function symbol whose range contains pc, or nullptr.
+const char* FunctionSymbolAt(const std::vector<FunctionSymbol>& symbols,
+                             uint64_t pc) {
+  auto it = std::upper_bound(
+      symbols.begin(), symbols.end(), pc,
+      [](uint64_t value, const FunctionSymbol& s) { return value < s.start; });
+  // Symbols rarely nest; look back a little past ones that end before pc.
+  for (int steps = 0; it != symbols.begin() && steps < 8; ++steps) {
+    --it;
+    if (pc - it->start < it->size) return it->name;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -121,7 +216,7 @@ class Symbolizer::Impl {
   // only if its build-id equals `build_id` (when that is non-empty).
   bool ReportFile(const std::string& file, const std::string& build_id,
                   OpenModule* open);
-  std::vector<SymbolizedFrame> Lookup(Dwfl_Module* module, uint64_t pc) const;
+  static std::vector<SymbolizedFrame> Lookup(OpenModule& open, uint64_t pc);
 
   Options options_;
   std::string debuginfo_path_storage_;
@@ -184,15 +279,29 @@ OpenModule& Symbolizer::Impl::FindOrOpen(const ModuleInfo& info) {
   return open;
 }
 
-std::vector<SymbolizedFrame> Symbolizer::Impl::Lookup(Dwfl_Module* module,
-                                                      uint64_t pc) const {
+std::vector<SymbolizedFrame> Symbolizer::Impl::Lookup(OpenModule& open,
+                                                      uint64_t pc) {
   std::vector<SymbolizedFrame> frames;
+  Dwfl_Module* module = open.module;
 
   // Symbol table name: the real function, and all there is without DWARF.
-  GElf_Off symbol_offset;
-  GElf_Sym symbol;
-  const char* symbol_name = dwfl_module_addrinfo(
-      module, pc, &symbol_offset, &symbol, nullptr, nullptr, nullptr);
+  if (!open.symbols_loaded) {
+    open.symbols = LoadFunctionSymbols(module);
+    open.symbols_loaded = true;
+  }
+  const char* symbol_name = FunctionSymbolAt(open.symbols, pc);
+  if (symbol_name == nullptr) {
+    // Sizeless or unusual symbols (hand-written assembly): let libdwfl decide.
+    GElf_Off offset;
+    GElf_Sym symbol;
+    symbol_name = dwfl_module_addrinfo(module, pc, &offset, &symbol, nullptr,
+                                       nullptr, nullptr);
+    const int type = GELF_ST_TYPE(symbol.st_info);
+    if (symbol_name != nullptr && type != STT_FUNC && type != STT_GNU_IFUNC &&
+        type != STT_NOTYPE) {
+      symbol_name = nullptr;  // a data object next to code is no function
+    }
+  }
 
   // Innermost location from the line table.
   std::string file;
@@ -200,7 +309,7 @@ std::vector<SymbolizedFrame> Symbolizer::Impl::Lookup(Dwfl_Module* module,
   if (Dwfl_Line* line_entry = dwfl_module_getsrc(module, pc)) {
     if (const char* name = dwfl_lineinfo(line_entry, nullptr, &line, nullptr,
                                          nullptr, nullptr)) {
-      file = name;
+      file = SourcePath(name, dwfl_linecu(line_entry));
     }
   }
 
@@ -282,7 +391,7 @@ std::vector<SymbolizedFrame> Symbolizer::Impl::Symbolize(
   const uint64_t pc = call_address - info.load_bias;
   auto [it, inserted] = open.frames_by_pc.try_emplace(pc);
   if (inserted) {
-    it->second = Lookup(open.module, pc);
+    it->second = Lookup(open, pc);
   } else {
     ++stats_.cache_hits;
   }

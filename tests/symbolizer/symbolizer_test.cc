@@ -333,13 +333,15 @@ TEST(SymbolizerTest, WrongBuildIdDoesNotUseTheFile) {
   EXPECT_EQ(frames[0].module_offset, capture.return_address - module.load_bias);
 }
 
-TEST(SymbolizerTest, NonElfVdsoEmptyPathAndOutsideSegmentsGiveBareFrames) {
-  const std::string not_elf = absl::StrCat(MakeTempDir(), "/not_elf.so");
+TEST(SymbolizerTest, UnusableModulesAndStrayAddressesGiveBareFrames) {
+  const std::string dir = MakeTempDir();
+  const std::string not_elf = absl::StrCat(dir, "/not_elf.so");
   std::ofstream(not_elf) << "just text, not an ELF file\n";
   const Capture capture = symbolizer_fixtures::PlainCaller();
   const ModuleInfo real = ModuleContaining(capture.return_address);
 
   ModuleInfo non_elf{not_elf, "", 0x400000, {{0x400000, 0x1000, 5, 0}}};
+  ModuleInfo directory{dir, "", 0x600000, {{0x600000, 0x1000, 5, 0}}};
   ModuleInfo vdso{"[vdso]", "", 0x7ffd00000000, {{0x7ffd00000000, 0x2000, 5, 0}}};
   ModuleInfo empty_path{"", "", 0x500000, {{0x500000, 0x1000, 5, 0}}};
   ModuleInfo outside = real;
@@ -353,8 +355,10 @@ TEST(SymbolizerTest, NonElfVdsoEmptyPathAndOutsideSegmentsGiveBareFrames) {
     const ModuleInfo* module;
     uint64_t address;
   };
-  for (const Case& c : {Case{&non_elf, 0x400100}, Case{&vdso, 0x7ffd00000800},
-                        Case{&empty_path, 0x500010}, Case{&outside, end + 0x100}}) {
+  for (const Case& c :
+       {Case{&non_elf, 0x400100}, Case{&directory, 0x600100},
+        Case{&vdso, 0x7ffd00000800}, Case{&empty_path, 0x500010},
+        Case{&outside, end + 0x100}}) {
     std::vector<SymbolizedFrame> frames =
         symbolizer.Symbolize(*c.module, c.address);
     ASSERT_EQ(frames.size(), 1u) << c.module->path;
