@@ -1,0 +1,583 @@
+#include "interpose/recorder.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <new>
+
+#include "interpose/module_tracker.h"
+#include "interpose/options.h"
+#include "interpose/stack_interner.h"
+#include "interpose/support.h"
+#include "interpose/trace_writer.h"
+
+extern char** environ;
+
+namespace heapgap {
+
+__thread ThreadState tls_state __attribute__((tls_model("initial-exec")));
+std::atomic<bool> g_tracing{false};
+
+namespace {
+
+constexpr uint64_t kNoPending = UINT64_MAX;
+constexpr uint32_t kEventsPerBuffer = 1024;
+// Room kept for events of signal handlers that run while the owner flushes.
+constexpr uint32_t kFlushAt = kEventsPerBuffer - 16;
+constexpr size_t kStackCacheEntries = 1024;
+constexpr uint64_t kFlushIntervalNs = 100'000'000;
+
+struct StackCacheEntry {
+  uint64_t hash;
+  uint64_t generation;
+  uint64_t id;
+};
+
+}  // namespace
+
+// One thread's buffers. Mapped memory; owned by the registry, reused once the
+// thread is gone.
+struct ThreadSlot {
+  SpinLock lock;  // owner appending vs. flusher swapping buffers
+  // The lowest sequence number this thread may still append, or kNoPending.
+  std::atomic<uint64_t> pending_seq{kNoPending};
+  std::atomic<uint64_t> lost_events{0};
+  uint32_t thread_id = 0;
+  pid_t tid = 0;
+  bool live = false;
+  uint32_t idle_flushes = 0;  // flusher only
+  uint32_t active = 0;        // buffer the owner appends to (under lock)
+  uint32_t count[2] = {0, 0};
+  RawEvent* buffers[2] = {nullptr, nullptr};
+  uint32_t flush_index = 0;  // flusher only: buffer taken in this flush
+  uint32_t flush_count = 0;
+  ThreadSlot* next = nullptr;
+  StackCacheEntry stack_cache[kStackCacheEntries];
+};
+
+namespace {
+
+enum class InitState { kNotStarted, kRunning, kReady, kOff };
+
+Options g_options;
+ProcessInfo g_process;
+TraceWriter g_writer;
+ModuleTracker g_modules;
+StackInterner g_stacks;
+
+std::atomic<InitState> g_init{InitState::kNotStarted};
+std::atomic<uint64_t> g_seq{1};
+std::atomic<uint32_t> g_next_thread_id{1};
+std::atomic<uint64_t> g_events{0};
+std::atomic<uint64_t> g_lost_events{0};
+std::atomic<uint64_t> g_last_flush_ns{0};
+std::atomic<uint64_t> g_flushed_through_seq{0};
+bool g_constructor_ran = false;
+bool g_finished = false;      // under g_flush_lock
+bool g_need_open = false;     // fork child: the trace is created on first use (under g_flush_lock)
+
+SpinLock g_flush_lock;
+SpinLock g_registry_lock;
+ThreadSlot* g_slots = nullptr;  // under g_registry_lock
+
+uint8_t* g_scratch = nullptr;   // under g_flush_lock
+constexpr size_t kScratchBytes =
+    EventBatchScratchBytes(kEventsPerBuffer) > StackNodesScratchBytes(StackInterner::kNodesPerRecord)
+        ? EventBatchScratchBytes(kEventsPerBuffer)
+        : StackNodesScratchBytes(StackInterner::kNodesPerRecord);
+
+void Complain(const char* message) { ReportProblem(g_options, message); }
+
+class TracerScope {
+ public:
+  TracerScope() { ++tls_state.in_tracer; }
+  ~TracerScope() { --tls_state.in_tracer; }
+};
+
+pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+ThreadSlot* NewSlot() {
+  const size_t bytes = sizeof(ThreadSlot) + 2 * kEventsPerBuffer * sizeof(RawEvent);
+  void* memory = MapPages(bytes);
+  if (!memory) return nullptr;
+  auto* slot = new (memory) ThreadSlot();
+  auto* events = reinterpret_cast<RawEvent*>(static_cast<char*>(memory) + sizeof(ThreadSlot));
+  slot->buffers[0] = events;
+  slot->buffers[1] = events + kEventsPerBuffer;
+  return slot;
+}
+
+ThreadSlot* CurrentSlot(ThreadState& t) {
+  if (__builtin_expect(t.slot != nullptr, 1)) return t.slot;
+  ++t.in_record;
+  g_registry_lock.Lock();
+  ThreadSlot* slot = nullptr;
+  for (ThreadSlot* s = g_slots; s; s = s->next)
+    if (!s->live) {
+      slot = s;
+      break;
+    }
+  if (!slot) {
+    slot = NewSlot();
+    if (slot) {
+      slot->next = g_slots;
+      g_slots = slot;
+    }
+  }
+  if (slot) {
+    slot->live = true;
+    slot->tid = CurrentTid();
+    slot->thread_id = g_next_thread_id.fetch_add(1, std::memory_order_relaxed);
+    slot->idle_flushes = 0;
+    slot->lost_events.store(0, std::memory_order_relaxed);
+    for (auto& e : slot->stack_cache) e = StackCacheEntry{0, 0, 0};
+  }
+  g_registry_lock.Unlock();
+  --t.in_record;
+  t.slot = slot;
+  return slot;
+}
+
+uint64_t HashFrames(const uintptr_t* frames, int n) {
+  uint64_t h = static_cast<uint64_t>(n) * 0x9E3779B97F4A7C15ull;
+  for (int i = 0; i < n; ++i) {
+    h ^= frames[i];
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 32;
+  }
+  return h;
+}
+
+__attribute__((noinline)) uint64_t CaptureStack(ThreadSlot* slot) {
+  void* frames[Options::kMaxStackDepth + 8];
+  int n = unw_backtrace(frames, g_options.stack_depth + 8);
+  int first = 0;
+  while (first < n && g_modules.IsOwnAddress(reinterpret_cast<uintptr_t>(frames[first]))) ++first;
+  int depth = n - first;
+  if (depth > g_options.stack_depth) depth = g_options.stack_depth;
+  if (depth <= 0) return 0;
+  const auto* stack = reinterpret_cast<const uintptr_t*>(frames + first);
+  // A whole-stack hash in front of the shared trie: repeated stacks cost no
+  // lock. Two different stacks with one 64-bit hash are not told apart.
+  const uint64_t hash = HashFrames(stack, depth);
+  const uint64_t generation = g_stacks.generation();
+  StackCacheEntry& entry = slot->stack_cache[hash & (kStackCacheEntries - 1)];
+  if (entry.hash == hash && entry.generation == generation && entry.id != 0) return entry.id;
+  const uint64_t id = g_stacks.Intern(stack, depth);
+  if (id != 0) entry = StackCacheEntry{hash, generation, id};
+  return id;
+}
+
+uint64_t ChunkHeader(const void* p) { return reinterpret_cast<const uint64_t*>(p)[-1]; }
+
+// Reserves the next sequence number. The slot announces a lower bound first,
+// so a concurrent flush never writes a barrier past an event that is not yet
+// in a buffer (see FlushAll). Nested calls (signal handlers) keep the outer
+// bound, which is lower.
+inline uint64_t ReserveSeq(ThreadSlot* slot, uint64_t& saved_pending) {
+  saved_pending = slot->pending_seq.load(std::memory_order_relaxed);
+  if (saved_pending == kNoPending)
+    slot->pending_seq.store(g_seq.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
+  return g_seq.fetch_add(1, std::memory_order_seq_cst);
+}
+
+inline void ReleaseSeq(ThreadSlot* slot, uint64_t saved_pending) {
+  slot->pending_seq.store(saved_pending, std::memory_order_release);
+}
+
+void FlushAll();
+
+// Appends under the slot lock; flushes when the buffer is nearly full.
+void Append(ThreadState& t, ThreadSlot* slot, const RawEvent& event) {
+  bool full;
+  ++t.in_record;
+  slot->lock.Lock();
+  uint32_t& n = slot->count[slot->active];
+  if (n < kEventsPerBuffer) {
+    slot->buffers[slot->active][n++] = event;
+  } else {
+    slot->lost_events.fetch_add(1, std::memory_order_relaxed);
+  }
+  full = n >= kFlushAt;
+  slot->lock.Unlock();
+  --t.in_record;
+  g_events.fetch_add(1, std::memory_order_relaxed);
+  if (full) {
+    FlushAll();
+    return;
+  }
+  // Time-based flush for processes without the flush thread; the thread that
+  // moves the clock does it.
+  uint64_t last = g_last_flush_ns.load(std::memory_order_relaxed);
+  if (event.time_ns > last + kFlushIntervalNs &&
+      g_last_flush_ns.compare_exchange_strong(last, event.time_ns, std::memory_order_relaxed))
+    FlushAll();
+}
+
+// ---- Flushing ------------------------------------------------------------
+
+// True if anything was written since the last flush.
+bool FlushPendingWork() {
+  return g_seq.load(std::memory_order_relaxed) != g_flushed_through_seq.load(std::memory_order_relaxed);
+}
+
+bool OpenTraceIfNeeded() {
+  if (!g_need_open) return g_writer.active();
+  g_need_open = false;
+  if (!g_writer.Open(g_options, g_process)) {
+    g_tracing.store(false, std::memory_order_relaxed);
+    return false;
+  }
+  return true;
+}
+
+void DiscardBuffers() {
+  for (ThreadSlot* s = g_slots; s; s = s->next) {
+    s->lock.Lock();
+    s->count[0] = s->count[1] = 0;
+    s->lock.Unlock();
+  }
+}
+
+// Reclaims slots of threads that are gone, once their events are written.
+void RecycleSlots(pid_t pid) {
+  for (ThreadSlot* s = g_slots; s; s = s->next) {
+    if (!s->live) continue;
+    if (s->flush_count != 0) {
+      s->idle_flushes = 0;
+      continue;
+    }
+    if (++s->idle_flushes < 2) continue;
+    if (syscall(SYS_tgkill, pid, s->tid, 0) == 0 || errno != ESRCH) continue;
+    s->lock.Lock();
+    const bool empty = s->count[0] == 0 && s->count[1] == 0 &&
+                       s->pending_seq.load(std::memory_order_acquire) == kNoPending;
+    if (empty) s->live = false;
+    s->lock.Unlock();
+  }
+}
+
+// Writes every thread's buffered events, preceded by the modules and stack
+// nodes they may refer to, and followed by a barrier.
+void FlushAll() {
+  ThreadState& t = tls_state;
+  TracerScope tracer;
+  ++t.in_record;
+  const int saved_errno = errno;
+  // The loader lock is taken here, before any heapgap lock (see recorder.h).
+  const bool unloaded = g_modules.CheckForChanges();
+  if (unloaded) g_stacks.Forget();
+
+  g_flush_lock.Lock();
+  g_last_flush_ns.store(MonotonicNs(), std::memory_order_relaxed);
+  if (g_finished) {
+    g_flush_lock.Unlock();
+    --t.in_record;
+    errno = saved_errno;
+    return;
+  }
+  g_registry_lock.Lock();
+  // Every event with a sequence number below the barrier is in a buffer now
+  // or will be before its thread releases pending_seq; buffers are swapped
+  // after this, so all of them get written below.
+  const uint64_t counter = g_seq.load(std::memory_order_seq_cst);
+  uint64_t barrier = counter;
+  for (ThreadSlot* s = g_slots; s; s = s->next) {
+    const uint64_t pending = s->pending_seq.load(std::memory_order_seq_cst);
+    if (pending < barrier) barrier = pending;
+  }
+  bool any_events = false;
+  for (ThreadSlot* s = g_slots; s; s = s->next) {
+    s->lock.Lock();
+    s->flush_index = s->active;
+    s->flush_count = s->count[s->active];
+    s->active ^= 1;
+    s->count[s->active] = 0;
+    s->lock.Unlock();
+    any_events |= s->flush_count != 0;
+  }
+
+  bool ok = (any_events || !g_need_open) && OpenTraceIfNeeded();
+  if (ok) ok = g_modules.DrainRecords(g_writer);
+  if (ok) ok = g_stacks.DrainNodes(g_writer, g_scratch, kScratchBytes);
+  for (ThreadSlot* s = g_slots; s; s = s->next) {
+    if (!ok || s->flush_count == 0) continue;
+    BatchInfo info;
+    info.thread_id = s->thread_id;
+    info.tid = s->tid;
+    info.lost_events = s->lost_events.exchange(0, std::memory_order_relaxed);
+    g_lost_events.fetch_add(info.lost_events, std::memory_order_relaxed);
+    ok = g_writer.MakeRoom(EventBatchScratchBytes(s->flush_count) + 128) &&
+         AppendEventBatch(info, s->buffers[s->flush_index], s->flush_count, g_scratch, kScratchBytes,
+                          g_writer.buffer());
+  }
+  if (ok && g_writer.MakeRoom(32)) ok = AppendBarrier(barrier, g_writer.buffer());
+  if (ok) ok = g_writer.Drain();
+  if (!ok && !g_need_open) {
+    // The file is gone (reported once by the writer): stop recording.
+    g_tracing.store(false, std::memory_order_relaxed);
+    DiscardBuffers();
+  }
+  g_flushed_through_seq.store(counter, std::memory_order_relaxed);
+  RecycleSlots(g_process.pid);
+  g_registry_lock.Unlock();
+  g_flush_lock.Unlock();
+  --t.in_record;
+  errno = saved_errno;
+}
+
+// Writes what is buffered plus a final record, and stops recording.
+template <typename AppendFinal>
+void FinishTrace(AppendFinal append_final, bool stop) {
+  if (!g_tracing.load(std::memory_order_relaxed)) return;
+  TracerScope tracer;
+  FlushAll();
+  g_flush_lock.Lock();
+  if (!g_finished && g_writer.active()) {
+    if (g_writer.MakeRoom(8192)) append_final(g_writer.buffer());
+    g_writer.Drain();
+  }
+  if (stop) {
+    g_finished = true;
+    g_tracing.store(false, std::memory_order_relaxed);
+  }
+  g_flush_lock.Unlock();
+}
+
+// ---- Background flushing ---------------------------------------------------
+
+void* FlushThreadMain(void*) {
+  tls_state.in_tracer = 1;  // this thread is heapgap's own
+  for (;;) {
+    timespec delay{0, static_cast<long>(kFlushIntervalNs)};
+    while (nanosleep(&delay, &delay) != 0 && errno == EINTR) {
+    }
+    if (!g_tracing.load(std::memory_order_relaxed)) continue;
+    if (FlushPendingWork() &&
+        MonotonicNs() - g_last_flush_ns.load(std::memory_order_relaxed) >= kFlushIntervalNs / 2)
+      FlushAll();
+  }
+  return nullptr;
+}
+
+void StartFlushThread() {
+  if (!g_options.flush_thread) return;
+  TracerScope tracer;
+  pthread_attr_t attr;
+  if (pthread_attr_init(&attr) != 0) return;
+  pthread_attr_setstacksize(&attr, 256 * 1024);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigset_t all;
+  sigfillset(&all);
+  // The program's signals must never be delivered to heapgap's thread.
+  pthread_attr_setsigmask_np(&attr, &all);
+  pthread_t thread;
+  if (pthread_create(&thread, &attr, FlushThreadMain, nullptr) == 0)
+    pthread_setname_np(thread, "heapgap-flush");
+  pthread_attr_destroy(&attr);
+}
+
+// ---- Start-up, fork and exit ------------------------------------------------
+
+void OwnFunction() {}
+
+bool Initialize() {
+  TracerScope tracer;
+  ParseOptions(getenv("HEAPGAP_OPTIONS"), g_options, Complain);
+  g_scratch = static_cast<uint8_t*>(MapPages(kScratchBytes));
+  if (!g_scratch) return false;
+  g_modules.Init(reinterpret_cast<uintptr_t>(&OwnFunction));
+  g_process.pid = getpid();
+  g_process.parent_pid = getppid();
+  g_process.start_time_unix_ns = RealtimeNs();
+  g_process.start_time_mono_ns = MonotonicNs();
+  g_process.heap_start = reinterpret_cast<uint64_t>(sbrk(0));
+  if (!g_writer.Open(g_options, g_process)) return false;
+  g_last_flush_ns.store(g_process.start_time_mono_ns, std::memory_order_relaxed);
+  return true;
+}
+
+void ForkPrepare() {
+  ++tls_state.in_tracer;
+  g_flush_lock.Lock();
+  g_registry_lock.Lock();
+}
+
+void ForkParent() {
+  g_registry_lock.Unlock();
+  g_flush_lock.Unlock();
+  --tls_state.in_tracer;
+}
+
+void ForkChild() {
+  // Only this thread exists now. Its buffered events and every other slot
+  // belong to the parent's trace; the child starts a trace of its own.
+  g_flush_lock.ResetAfterFork();
+  g_registry_lock.ResetAfterFork();
+  ThreadSlot* self = tls_state.slot;
+  for (ThreadSlot* s = g_slots; s; s = s->next) {
+    s->lock.ResetAfterFork();
+    s->count[0] = s->count[1] = 0;
+    s->pending_seq.store(kNoPending, std::memory_order_relaxed);
+    s->lost_events.store(0, std::memory_order_relaxed);
+    s->live = s == self;
+    if (s == self) s->tid = CurrentTid();
+  }
+  g_stacks.ResetForNewTrace();
+  g_modules.ResetForNewTrace();
+  g_writer.AbandonInheritedFile();
+  g_process.pid = getpid();
+  g_process.parent_pid = getppid();
+  g_process.forked = true;
+  g_process.start_time_unix_ns = RealtimeNs();
+  g_process.start_time_mono_ns = MonotonicNs();
+  g_process.heap_start = reinterpret_cast<uint64_t>(sbrk(0));
+  g_events.store(0, std::memory_order_relaxed);
+  g_lost_events.store(0, std::memory_order_relaxed);
+  g_flushed_through_seq.store(0, std::memory_order_relaxed);
+  if (g_tracing.load(std::memory_order_relaxed)) {
+    g_need_open = true;
+    StartFlushThread();
+  }
+  --tls_state.in_tracer;
+}
+
+void OnExit(int status, void*) {
+  FinishTrace(
+      [status](wire::Writer& out) {
+        TrailerInfo trailer;
+        trailer.exit_status = status;
+        trailer.end_time_mono_ns = MonotonicNs();
+        trailer.events = g_events.load(std::memory_order_relaxed);
+        trailer.lost_events = g_lost_events.load(std::memory_order_relaxed);
+        AppendTrailer(trailer, out);
+      },
+      /*stop=*/true);
+}
+
+}  // namespace
+
+bool StartTracingIfNeeded() {
+  if (g_init.load(std::memory_order_acquire) != InitState::kNotStarted) {
+    return g_tracing.load(std::memory_order_relaxed);
+  }
+  // Before libc has run its own initialisation (allocations made by the
+  // dynamic loader), the environment is not readable yet: wait.
+  if (!g_constructor_ran && environ == nullptr) return false;
+  InitState expected = InitState::kNotStarted;
+  if (!g_init.compare_exchange_strong(expected, InitState::kRunning)) return false;
+  const bool ok = Initialize();
+  g_tracing.store(ok, std::memory_order_release);
+  g_init.store(ok ? InitState::kReady : InitState::kOff, std::memory_order_release);
+  return ok;
+}
+
+void RecordAllocation(uint32_t op, void* address, uint64_t size, int64_t aux) {
+  ThreadState& t = tls_state;
+  if (t.in_record) {
+    if (t.slot) t.slot->lost_events.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const int saved_errno = errno;
+  ThreadSlot* slot = CurrentSlot(t);
+  if (!slot) {
+    errno = saved_errno;
+    return;
+  }
+  uint64_t stack = 0;
+  if (!t.in_unwind) {
+    ++t.in_unwind;
+    stack = CaptureStack(slot);
+    --t.in_unwind;
+  }
+  RawEvent event;
+  event.op = op;
+  event.unused = 0;
+  event.address = reinterpret_cast<uint64_t>(address);
+  event.size = size;
+  event.stack_id = stack;
+  event.chunk_header = ChunkHeader(address);
+  event.aux = aux;
+  uint64_t saved_pending;
+  event.seq = ReserveSeq(slot, saved_pending);
+  event.time_ns = MonotonicNs();
+  Append(t, slot, event);
+  ReleaseSeq(slot, saved_pending);
+  errno = saved_errno;
+}
+
+bool BeginRelease(void* address, PendingRelease& release) {
+  ThreadState& t = tls_state;
+  if (t.in_record) {
+    if (t.slot) t.slot->lost_events.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
+  const int saved_errno = errno;
+  ThreadSlot* slot = CurrentSlot(t);
+  if (slot) {
+    release.slot = slot;
+    release.chunk_header = ChunkHeader(address);
+    release.seq = ReserveSeq(slot, release.saved_pending);
+    release.time_ns = MonotonicNs();
+  }
+  errno = saved_errno;
+  return slot != nullptr;
+}
+
+void FinishRelease(PendingRelease& release, uint32_t op, void* address, uint64_t size) {
+  const int saved_errno = errno;
+  RawEvent event;
+  event.op = op;
+  event.unused = 0;
+  event.seq = release.seq;
+  event.time_ns = release.time_ns;
+  event.address = reinterpret_cast<uint64_t>(address);
+  event.size = size;
+  event.stack_id = 0;
+  event.chunk_header = release.chunk_header;
+  event.aux = 0;
+  Append(tls_state, release.slot, event);
+  ReleaseSeq(release.slot, release.saved_pending);
+  errno = saved_errno;
+}
+
+void CancelRelease(PendingRelease& release) { ReleaseSeq(release.slot, release.saved_pending); }
+
+void OnLibraryLoad() {
+  g_constructor_ran = true;
+  if (!StartTracingIfNeeded()) return;
+  TracerScope tracer;
+  // Runs after every library destructor: on_exit from a constructor is
+  // registered before libc registers the loader's fini handler.
+  on_exit(OnExit, nullptr);
+  pthread_atfork(ForkPrepare, ForkParent, ForkChild);
+  StartFlushThread();
+}
+
+void BeforeExec(const char* path) {
+  FinishTrace(
+      [path](wire::Writer& out) { AppendProcessEnd(EndHow::kExec, 0, MonotonicNs(), path, out); },
+      /*stop=*/false);
+}
+
+void BeforeImmediateExit(int status) {
+  FinishTrace(
+      [status](wire::Writer& out) {
+        AppendProcessEnd(EndHow::kExitImmediate, status, MonotonicNs(), nullptr, out);
+      },
+      /*stop=*/true);
+}
+
+void BeforeAbort() {
+  FinishTrace(
+      [](wire::Writer& out) { AppendProcessEnd(EndHow::kAbort, 0, MonotonicNs(), nullptr, out); },
+      /*stop=*/true);
+}
+
+}  // namespace heapgap

@@ -1,0 +1,69 @@
+// The recording core shared by the interposed functions: per-thread event
+// buffers, the global order, flushing to the trace, and the process
+// lifecycle (start, fork, exec, exit).
+//
+// Lock order (never acquire against it): loader lock (dl_iterate_phdr) →
+// flush lock → registry lock → a thread slot's lock. The module tracker's and
+// the stack interner's locks are leaves. Stacks are captured before any
+// heapgap lock is taken, because libunwind may take the loader lock.
+#ifndef HEAPGAP_INTERPOSE_RECORDER_H_
+#define HEAPGAP_INTERPOSE_RECORDER_H_
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "interpose/trace_encoding.h"
+
+namespace heapgap {
+
+struct ThreadSlot;
+
+// Per-thread state. Initial-exec TLS of trivial types only: touching it never
+// allocates and never runs a constructor or destructor.
+struct ThreadState {
+  ThreadSlot* slot;
+  uint32_t in_tracer;  // heapgap's own code runs: allocations pass through unrecorded
+  uint32_t in_unwind;  // inside libunwind: a nested event is recorded without a stack
+  uint32_t in_record;  // holding heapgap locks: a nested event is counted as lost
+};
+extern __thread ThreadState tls_state __attribute__((tls_model("initial-exec")));
+
+extern std::atomic<bool> g_tracing;
+
+// Starts tracing on first use when possible. True when events are recorded.
+bool StartTracingIfNeeded();
+
+inline bool ShouldRecord(const ThreadState& t) {
+  if (__builtin_expect(t.in_tracer != 0, 0)) return false;
+  if (__builtin_expect(g_tracing.load(std::memory_order_relaxed), 1)) return true;
+  return StartTracingIfNeeded();
+}
+
+// An allocation that glibc has completed. `aux` as defined in trace.proto.
+void RecordAllocation(uint32_t op, void* address, uint64_t size, int64_t aux);
+
+// A release is ordered *before* glibc frees the block, so that an address
+// reused by another thread right away is always seen freed first.
+struct PendingRelease {
+  ThreadSlot* slot = nullptr;
+  uint64_t saved_pending = 0;
+  uint64_t seq = 0;
+  uint64_t time_ns = 0;
+  uint64_t chunk_header = 0;
+};
+// False when this release is not recorded (the caller then just frees).
+bool BeginRelease(void* address, PendingRelease& release);
+void FinishRelease(PendingRelease& release, uint32_t op, void* address, uint64_t size);
+// The release did not happen (a failed realloc).
+void CancelRelease(PendingRelease& release);
+
+// Process lifecycle.
+void OnLibraryLoad();                        // the library's constructor
+void BeforeExec(const char* path);           // flush; the image is about to be replaced
+void BeforeImmediateExit(int status);        // _exit, _Exit
+void BeforeAbort();
+
+}  // namespace heapgap
+
+#endif  // HEAPGAP_INTERPOSE_RECORDER_H_

@@ -1,0 +1,167 @@
+// Small building blocks for code that runs inside the traced process: they
+// never allocate from the traced heap and never call back into it.
+#ifndef HEAPGAP_INTERPOSE_SUPPORT_H_
+#define HEAPGAP_INTERPOSE_SUPPORT_H_
+
+#include <sched.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace heapgap {
+
+// A lock for short critical sections. Holders never block on anything else
+// while holding it (see the lock order in recorder.cc).
+class SpinLock {
+ public:
+  void Lock() {
+    for (int spins = 0;; ++spins) {
+      if (!locked_.exchange(true, std::memory_order_acquire)) return;
+      while (locked_.load(std::memory_order_relaxed)) {
+        if (spins < 100) {
+          __builtin_ia32_pause();
+          ++spins;
+        } else {
+          sched_yield();
+        }
+      }
+    }
+  }
+  bool TryLock() { return !locked_.exchange(true, std::memory_order_acquire); }
+  void Unlock() { locked_.store(false, std::memory_order_release); }
+  // Only in a fork child, where the holder no longer exists.
+  void ResetAfterFork() { locked_.store(false, std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
+
+class SpinLockHolder {
+ public:
+  explicit SpinLockHolder(SpinLock& lock) : lock_(lock) { lock_.Lock(); }
+  ~SpinLockHolder() { lock_.Unlock(); }
+  SpinLockHolder(const SpinLockHolder&) = delete;
+  SpinLockHolder& operator=(const SpinLockHolder&) = delete;
+
+ private:
+  SpinLock& lock_;
+};
+
+// Zeroed private memory straight from the kernel, or nullptr.
+inline void* MapPages(size_t bytes) {
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                 -1, 0);
+  return p == MAP_FAILED ? nullptr : p;
+}
+inline void UnmapPages(void* p, size_t bytes) {
+  if (p) munmap(p, bytes);
+}
+
+// A growable array of trivially copyable T in mmap'd memory.
+template <typename T>
+class MappedArray {
+ public:
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
+
+  bool PushBack(const T& value) {
+    if (size_ == capacity_ && !Grow(size_ + 1)) return false;
+    data_[size_++] = value;
+    return true;
+  }
+  bool Append(const T* values, size_t n) {
+    if (size_ + n > capacity_ && !Grow(size_ + n)) return false;
+    memcpy(static_cast<void*>(data_ + size_), values, n * sizeof(T));
+    size_ += n;
+    return true;
+  }
+  void Clear() { size_ = 0; }
+  void Truncate(size_t n) {
+    if (n < size_) size_ = n;
+  }
+  // Forgets the memory without unmapping it (fork child reusing state).
+  void Release() {
+    UnmapPages(data_, capacity_ * sizeof(T));
+    data_ = nullptr;
+    size_ = capacity_ = 0;
+  }
+
+ private:
+  bool Grow(size_t needed) {
+    size_t capacity = capacity_ ? capacity_ * 2 : 4096 / sizeof(T) + 1;
+    while (capacity < needed) capacity *= 2;
+    T* fresh = static_cast<T*>(MapPages(capacity * sizeof(T)));
+    if (!fresh) return false;
+    if (size_) memcpy(static_cast<void*>(fresh), data_, size_ * sizeof(T));
+    UnmapPages(data_, capacity_ * sizeof(T));
+    data_ = fresh;
+    capacity_ = capacity;
+    return true;
+  }
+
+  T* data_ = nullptr;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+inline uint64_t MonotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+inline uint64_t RealtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000u + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+// Bounded string building without stdio (snprintf may allocate).
+class StringBuilder {
+ public:
+  StringBuilder(char* buf, size_t capacity) : buf_(buf), capacity_(capacity) { Terminate(); }
+  StringBuilder& Add(const char* s) {
+    while (s && *s && len_ + 1 < capacity_) buf_[len_++] = *s++;
+    Terminate();
+    return *this;
+  }
+  StringBuilder& Add(const char* s, size_t n) {
+    for (size_t i = 0; i < n && len_ + 1 < capacity_; ++i) buf_[len_++] = s[i];
+    Terminate();
+    return *this;
+  }
+  StringBuilder& AddUint(uint64_t v) {
+    char digits[24];
+    int n = 0;
+    do {
+      digits[n++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v);
+    while (n > 0 && len_ + 1 < capacity_) buf_[len_++] = digits[--n];
+    Terminate();
+    return *this;
+  }
+  const char* c_str() const { return buf_; }
+  size_t size() const { return len_; }
+  bool truncated() const { return len_ + 1 >= capacity_; }
+
+ private:
+  void Terminate() {
+    if (capacity_) buf_[len_ < capacity_ ? len_ : capacity_ - 1] = '\0';
+  }
+  char* buf_;
+  size_t capacity_;
+  size_t len_ = 0;
+};
+
+}  // namespace heapgap
+
+#endif  // HEAPGAP_INTERPOSE_SUPPORT_H_
