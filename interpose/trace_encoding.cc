@@ -60,18 +60,19 @@ bool AppendEventBatch(const BatchInfo& info, const RawEvent* events, size_t n, u
   uint64_t prev_seq = base_seq;
   uint64_t prev_time = base_time;
   uint64_t prev_address = 0;
+  // Each column region holds 10 bytes per event, the most a varint takes.
   for (size_t i = 0; i < n; ++i) {
     const RawEvent& e = events[i];
-    ops.Varint(e.op);
-    seqs.Varint(e.seq - prev_seq);
+    ops.VarintUnchecked(e.op);
+    seqs.VarintUnchecked(e.seq - prev_seq);
     // Times of one thread never go backwards (CLOCK_MONOTONIC read in program
     // order); clamp anyway so a bad clock cannot produce a huge varint.
-    times.Varint(e.time_ns >= prev_time ? e.time_ns - prev_time : 0);
-    addresses.Varint(wire::ZigZag(static_cast<int64_t>(e.address - prev_address)));
-    sizes.Varint(e.size);
-    stacks.Varint(e.stack_id);
-    chunks.Varint(e.chunk_header);
-    if (op::HasAux(e.op)) aux.Varint(wire::ZigZag(e.aux));
+    times.VarintUnchecked(e.time_ns >= prev_time ? e.time_ns - prev_time : 0);
+    addresses.VarintUnchecked(wire::ZigZag(static_cast<int64_t>(e.address - prev_address)));
+    sizes.VarintUnchecked(e.size);
+    stacks.VarintUnchecked(e.stack_id);
+    chunks.VarintUnchecked(e.chunk_header);
+    if (op::HasAux(e.op)) aux.VarintUnchecked(wire::ZigZag(e.aux));
     prev_seq = e.seq;
     prev_time = e.time_ns >= prev_time ? e.time_ns : prev_time;
     prev_address = e.address;

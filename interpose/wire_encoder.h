@@ -56,6 +56,16 @@ class Writer {
     *cur_++ = static_cast<uint8_t>(v);
   }
 
+  // For a writer whose capacity the caller has sized for the worst case
+  // (10 bytes per varint): no bounds check.
+  void VarintUnchecked(uint64_t v) {
+    while (v >= 0x80) {
+      *cur_++ = static_cast<uint8_t>(v) | 0x80;
+      v >>= 7;
+    }
+    *cur_++ = static_cast<uint8_t>(v);
+  }
+
   void Raw(const void* data, size_t n) {
     if (!Fits(n)) return;
     if (n != 0) memcpy(cur_, data, n);
