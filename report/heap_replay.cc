@@ -108,14 +108,14 @@ void HeapReplay::Allocate(const Event& e, ThreadState& thread) {
 
 void HeapReplay::Release(const Event& e, ThreadState& thread) {
   const bool realloc = IsReallocFreeOp(e.op);
-  // A realloc's call is counted by its allocation half, or when it turns out
-  // to have none (SettleRealloc).
+  // A realloc call is counted once, under its allocation op: by its
+  // allocation half, or when it turns out to have none (SettleRealloc).
   if (!realloc) ++totals_.calls_by_op[e.op];
   const bool was_newest = thread.last_was_allocation && thread.last_allocation_address == e.address;
   thread.last_was_allocation = false;
   if (e.address == 0) {
     ++totals_.null_frees;
-    if (realloc) ++totals_.calls_by_op[e.op];
+    if (realloc) ++totals_.calls_by_op[ReallocOpFor(e.op)];
     return;
   }
   auto it = live_.find(e.address);
@@ -154,7 +154,7 @@ void HeapReplay::SettleRealloc(ThreadState& thread, const Event* next) {
   }
   // realloc(p, 0), or a realloc whose allocation half was lost: the block
   // was simply released.
-  ++totals_.calls_by_op[thread.realloc_op];
+  ++totals_.calls_by_op[ReallocOpFor(thread.realloc_op)];
   if (thread.realloc_freed_newest) {
     ++totals_.temporary_allocations;
     ++stacks_[thread.realloc_stack].temporary;

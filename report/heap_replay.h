@@ -32,7 +32,9 @@ struct HeapTotals {
   // and free, new and delete, new[] and delete[]).
   uint64_t mismatched_frees = 0;
   uint64_t unknown_ops = 0;  // events of kinds this reader does not know
-  std::array<uint64_t, 64> calls_by_op{};  // calls per op number
+  // Calls per op number; a realloc call counts under REALLOC (or
+  // REALLOCARRAY) only, whether or not it released a block.
+  std::array<uint64_t, 64> calls_by_op{};
 };
 
 struct StackStats {

@@ -126,19 +126,12 @@ TraceReader::Frame TraceReader::NextFrame(const char** data, size_t* size) {
   if (length == 0) {
     // No writer emits an empty record; zero bytes at the end are the padding
     // a file system leaves after a crash. Anything else is corruption.
-    uint64_t tail = 0;
-    for (;;) {
-      for (size_t i = begin_; i < end_; ++i) {
-        if (buffer_[i] != 0) {
-          bad_length_ = 0;
-          return Frame::kBadLength;
-        }
-      }
-      tail += end_ - begin_;
-      begin_ = end_;
-      if (!Fill(1)) break;
+    uint64_t zeros = 0;
+    if (!RestIsZeros(&zeros)) {
+      bad_length_ = 0;
+      return Frame::kBadLength;
     }
-    trailing_bytes_ = tail;
+    trailing_bytes_ = zeros;
     return Frame::kZeroPadding;
   }
   if (length > kMaxRecordBytes) {
@@ -155,6 +148,21 @@ TraceReader::Frame TraceReader::NextFrame(const char** data, size_t* size) {
   begin_ += total;
   consumed_ += total;
   return Frame::kRecord;
+}
+
+bool TraceReader::RestIsZeros(uint64_t* count) {
+  uint64_t zeros = 0;
+  for (;;) {
+    for (size_t i = begin_; i < end_; ++i) {
+      if (buffer_[i] != 0) return false;
+    }
+    zeros += end_ - begin_;
+    consumed_ += end_ - begin_;
+    begin_ = end_;
+    if (!Fill(1)) break;
+  }
+  *count = zeros;
+  return io_error_.ok();
 }
 
 absl::Status TraceReader::ReadHeader() {
@@ -218,6 +226,14 @@ absl::StatusOr<const trace::Record*> TraceReader::Next() {
     }
     ++records_read_;
     if (!record_.ParseFromArray(data, static_cast<int>(size))) {
+      // The last record of a file the writer never finished may hold zeros
+      // (file systems zero-fill after a crash): that is a truncation.
+      uint64_t zeros = 0;
+      if (RestIsZeros(&zeros)) {
+        ends_mid_record_ = true;
+        trailing_bytes_ = size + zeros;
+        return nullptr;
+      }
       return CorruptRecord("the record cannot be parsed");
     }
     switch (record_.kind_case()) {

@@ -67,6 +67,9 @@ class TraceReader {
   // Outcome of framing one record from the byte stream.
   enum class Frame { kRecord, kEnd, kCutShort, kZeroPadding, kBadLength };
   Frame NextFrame(const char** data, size_t* size);
+  // Consumes the rest of the file; true when it is all zero bytes (or
+  // nothing), with their number in `count`.
+  bool RestIsZeros(uint64_t* count);
   // Makes at least `want` bytes available from begin_; false at end of file.
   bool Fill(size_t want);
   absl::Status ReadHeader();
