@@ -63,11 +63,13 @@ class EventOrderer {
       pending_.erase(pending_.begin(), pending_.begin() + end);
       return;
     }
-    // Sort small (seq, index) keys rather than whole events.
+    // Each batch is already in order, so the buffer is a few sorted runs
+    // (about one per thread): merge them. Small (seq, index) keys are moved
+    // rather than whole events.
     keys_.clear();
     keys_.reserve(n);
     for (size_t i = 0; i < n; ++i) keys_.emplace_back(pending_[i].seq, static_cast<uint32_t>(i));
-    std::sort(keys_.begin(), keys_.end());
+    MergeRuns();
     size_t end = n;
     if (!all) {
       auto it = std::lower_bound(keys_.begin(), keys_.end(), std::make_pair(barrier, uint32_t{0}));
@@ -77,6 +79,32 @@ class EventOrderer {
     kept_.clear();
     for (size_t i = end; i < n; ++i) kept_.push_back(pending_[keys_[i].second]);
     pending_.swap(kept_);
+  }
+
+  // Sorts keys_ by merging its ascending runs pairwise, O(n log runs).
+  void MergeRuns() {
+    runs_.clear();
+    runs_.push_back(0);
+    for (size_t i = 1; i < keys_.size(); ++i) {
+      if (keys_[i] < keys_[i - 1]) runs_.push_back(i);
+    }
+    runs_.push_back(keys_.size());
+    while (runs_.size() > 2) {
+      const size_t run_count = runs_.size() - 1;
+      merged_.resize(keys_.size());
+      size_t kept = 0;
+      for (size_t r = 0; r < run_count; r += 2) {
+        const size_t begin = runs_[r];
+        const size_t middle = runs_[r + 1];
+        const size_t end = r + 1 < run_count ? runs_[r + 2] : middle;
+        std::merge(keys_.begin() + begin, keys_.begin() + middle, keys_.begin() + middle,
+                   keys_.begin() + end, merged_.begin() + begin);
+        runs_[kept++] = begin;
+      }
+      runs_[kept++] = keys_.size();
+      runs_.resize(kept);
+      keys_.swap(merged_);
+    }
   }
 
   template <typename Sink>
@@ -92,6 +120,8 @@ class EventOrderer {
   std::vector<Event> pending_;
   std::vector<Event> kept_;
   std::vector<std::pair<uint64_t, uint32_t>> keys_;
+  std::vector<std::pair<uint64_t, uint32_t>> merged_;
+  std::vector<size_t> runs_;  // start of each ascending run in keys_, then its size
   uint64_t last_released_seq_ = 0;
   uint64_t late_events_ = 0;
   size_t max_buffered_ = 0;

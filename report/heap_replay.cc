@@ -18,13 +18,19 @@ constexpr Family FamilyOf(uint32_t op) {
 }  // namespace
 
 HeapReplay::ThreadState& HeapReplay::Thread(uint32_t thread_id) {
-  if (thread_id != cached_thread_id_) {
-    auto [it, inserted] = thread_index_.try_emplace(thread_id, static_cast<uint32_t>(threads_.size()));
-    if (inserted) threads_.emplace_back();
-    cached_thread_id_ = thread_id;
-    cached_thread_index_ = it->second;
+  // Thread ids count up from 1: small ones index a table directly.
+  if (thread_id < kDirectThreadIds) {
+    if (thread_id >= thread_slots_.size()) thread_slots_.resize(thread_id + 1, kNoSlot);
+    uint32_t& slot = thread_slots_[thread_id];
+    if (slot == kNoSlot) {
+      slot = static_cast<uint32_t>(threads_.size());
+      threads_.emplace_back();
+    }
+    return threads_[slot];
   }
-  return threads_[cached_thread_index_];
+  auto [it, inserted] = thread_index_.try_emplace(thread_id, static_cast<uint32_t>(threads_.size()));
+  if (inserted) threads_.emplace_back();
+  return threads_[it->second];
 }
 
 uint32_t HeapReplay::StackIndex(uint64_t stack_id) {

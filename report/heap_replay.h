@@ -133,10 +133,11 @@ class HeapReplay {
   uint64_t cached_stack_id_ = UINT64_MAX;
   uint32_t cached_stack_index_ = 0;
 
+  static constexpr uint32_t kDirectThreadIds = 1 << 16;
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
   std::vector<ThreadState> threads_;
-  absl::flat_hash_map<uint32_t, uint32_t> thread_index_;
-  uint32_t cached_thread_id_ = UINT32_MAX;
-  uint32_t cached_thread_index_ = 0;
+  std::vector<uint32_t> thread_slots_;                    // thread id -> index, small ids
+  absl::flat_hash_map<uint32_t, uint32_t> thread_index_;  // the same, other ids
 };
 
 }  // namespace heapgap::report
