@@ -8,8 +8,10 @@
 // child 1  (fork, no exec) frees the inherited 640 B block (a block it never
 //          allocated), then child_work leaks 7 blocks of 300 B = 2100 B and
 //          the child returns 0 through exit().
-// child 2  (fork + exec) execs PROGRAM with no arguments; the exec'd program is
-//          a process of its own.
+// child 2  (fork + exec) exec_program copies PROGRAM's path into a block of
+//          strlen(PROGRAM) + 1 bytes (still live when the image is replaced)
+//          and execs PROGRAM with no arguments; the exec'd program is a
+//          process of its own.
 // The parent reports how each child ended and exits 0 if child 1 exited 0.
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +41,14 @@ __attribute__((noinline)) void child_work(void) {
     memset(p, 3, kChildLeakSize);
     escape(p);
   }
+}
+
+__attribute__((noinline)) void exec_program(const char* program) {
+  size_t size = strlen(program) + 1;
+  char* path = malloc(size);
+  memcpy(path, program, size);
+  char* const child_argv[] = {path, NULL};
+  execv(path, child_argv);
 }
 
 static void describe(const char* who, int status) {
@@ -71,8 +81,7 @@ int main(int argc, char** argv) {
   pid_t execer = fork();
   if (execer < 0) return 2;
   if (execer == 0) {
-    char* const child_argv[] = {(char*)program, NULL};
-    execv(program, child_argv);
+    exec_program(program);
     _exit(127);
   }
   int execer_status = 0;

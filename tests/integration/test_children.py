@@ -1,6 +1,7 @@
 """Processes a traced program starts get traces of their own: a fork child
 (which frees a block its parent allocated), an exec'd program, and the
-pre-exec image of the child that execs."""
+pre-exec image of the child that execs. (A fork child writes its trace when it
+first allocates, so forker's exec child allocates before it execs.)"""
 
 import os
 import unittest
@@ -49,7 +50,10 @@ class ChildrenTest(TracedSampleTest):
 
         execer = by_role["exec child"]
         self.assertEqual(execer["process"]["parent_pid"], parent_pid)
-        self.assertEqual(execer["leaks"]["blocks"], 0)
+        self.assertFalse(execer["process"]["clean_exit"])
+        self.assertEqual((execer["leaks"]["bytes"], execer["leaks"]["blocks"]), (len(sample("leaky")) + 1, 1),
+                         summarize(execer["leaks"]))
+        self.assert_leak(execer, "exec_program", len(sample("leaky")) + 1, 1)
 
         program = by_role["exec'd program"]
         self.assertEqual(program["process"]["pid"], execer["process"]["pid"])
