@@ -2,8 +2,9 @@
 """Overhead benchmark: alloc_bench natively, under heapgap and under heaptrack.
 
 Runs every configuration several times in one invocation and prints medians:
-wall time, slowdown against native, trace size and peak RSS. Peak RSS is the
-largest resident set of the process tree (wait4's ru_maxrss), so it includes
+wall time, slowdown against native, trace size and peak RSS. Each run is
+started by measure_run (bench/measure_run.c); peak RSS is the largest resident
+set in the process tree it waited for (wait4's ru_maxrss), so it includes
 heapgap's own command and heaptrack's interpreter. Then times the offline side:
 `heapgap report` on a heapgap trace against `heaptrack_print` on heaptrack's
 file of the same workload. See bench/README.md.
@@ -16,7 +17,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
+
+
+MEASURE_RUN = None  # set from the build directory in main()
 
 
 class Run:
@@ -26,19 +29,16 @@ class Run:
         self.trace_bytes = trace_bytes
 
 
-def run_once(argv, cwd=None):
-    """Runs argv to completion; returns (wall seconds, ru_maxrss KiB, stdout)."""
-    with tempfile.TemporaryFile() as out:
-        start = time.perf_counter()
-        process = subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
-        wall = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
+def run_once(argv):
+    """Runs argv under measure_run; returns (wall seconds, peak RSS KiB, stdout)."""
+    with tempfile.NamedTemporaryFile("r") as result, tempfile.TemporaryFile() as out:
+        subprocess.run([MEASURE_RUN, result.name, *argv], stdout=out, stderr=subprocess.DEVNULL, check=True)
+        wall_ns, max_rss_kib, status = (int(field) for field in result.read().split())
         out.seek(0)
         stdout = out.read().decode(errors="replace")
-    if process.returncode != 0:
-        sys.exit(f"bench: {' '.join(argv)} exited with {process.returncode}")
-    return wall, usage.ru_maxrss, stdout
+    if status != 0:
+        sys.exit(f"bench: {' '.join(argv)} exited with {status}")
+    return wall_ns / 1e9, max_rss_kib, stdout
 
 
 def directory_bytes(path):
@@ -46,9 +46,10 @@ def directory_bytes(path):
 
 
 def median_run(runs):
+    sizes = [r.trace_bytes for r in runs if r.trace_bytes is not None]
     return Run(statistics.median(r.wall_s for r in runs),
                statistics.median(r.max_rss_kib for r in runs),
-               statistics.median(r.trace_bytes for r in runs))
+               statistics.median(sizes) if sizes else None)
 
 
 def human_bytes(count):
@@ -96,11 +97,13 @@ def main():
     parser.add_argument("--ops", type=int, default=1000000, help="malloc+free pairs per thread")
     args = parser.parse_args()
 
+    global MEASURE_RUN
     bench = os.path.join(args.build_dir, "bin", "alloc_bench")
     heapgap = os.path.join(args.build_dir, "bin", "heapgap")
-    for tool in (bench, heapgap):
+    MEASURE_RUN = os.path.join(args.build_dir, "bin", "measure_run")
+    for tool in (bench, heapgap, MEASURE_RUN):
         if not os.access(tool, os.X_OK):
-            sys.exit(f"bench: {tool} not found; build the alloc_bench and heapgap targets first")
+            sys.exit(f"bench: {tool} not found; build the alloc_bench, measure_run and heapgap targets first")
     heaptrack = shutil.which("heaptrack")
     heaptrack_print = shutil.which("heaptrack_print")
     if heaptrack is None:
@@ -113,7 +116,6 @@ def main():
         for threads in [int(t) for t in args.threads.split(",")]:
             workload = [bench, str(threads), str(args.ops)]
             native = measure("native", lambda d: workload, args.repeats, None)
-            native.trace_bytes = None
             rows.append(("native", threads, native, native))
 
             heapgap_keep = os.path.join(keep_root, f"heapgap-{threads}")

@@ -112,6 +112,13 @@ class EndingsTest(TracedSampleTest):
                     self.assertEqual(len(lines), 1, lines)
                     self.assertTrue(lines[0].startswith("heapgap: error: "), lines[0])
 
+    def test_program_not_found_is_127(self):
+        result = run([HEAPGAP, "run", "--", os.path.join(self.work_dir, "no-such-program")])
+        self.assertEqual(result.returncode, 127)
+        lines = result.stderr.decode(errors="replace").splitlines()
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith("heapgap: error: "), lines[0])
+
     def test_bad_command_line_is_status_2(self):
         for argv in (["report"], ["report", "--format", "xml", "x.trace"], ["no-such-command"], ["run"]):
             with self.subTest(argv=argv):
