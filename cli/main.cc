@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/stubs/logging.h"
 #include "absl/strings/str_replace.h"
 #include "cli/commands.h"
 
@@ -36,6 +37,9 @@ constexpr char kUsage[] =
     "program's own status (128+N if it died of signal N).\n";
 
 int Main(int argc, char** argv) {
+  // Errors reach the user as one "heapgap: error:" line; libprotobuf's own
+  // log lines about bad input would only repeat them.
+  google::protobuf::SetLogHandler(nullptr);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return Fail("no command given; see 'heapgap --help'");
   const std::string& command = args[0];

@@ -179,6 +179,28 @@ TEST_F(ReportOutputTest, JsonOfAnUnfinishedProcessHasANullStatus) {
   EXPECT_EQ(root.fields().at("warnings").list_value().values_size(), 1);
 }
 
+TEST(NonUtf8Test, PathsAndArgumentsNeedNotBeUtf8) {
+  TraceBuilder b;
+  b.header().set_executable("/tmp/caf\xe9");
+  b.header().add_argv("\xff\xfe");
+  b.AddModule(1, "/tmp/lib\xff.so", kProgramStart, kProgramSize);
+  const uint64_t s = b.Stack({0x401100});
+  b.Events(1, {Alloc(1, 0x1000, 10, s)});
+  b.ProcessEnd(trace::ProcessEnd::EXEC, 0, "/bin/\x80");
+  auto a = Analyze(b, "non-utf8");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->process.executable, "/tmp/caf\xe9");
+  EXPECT_EQ(a->process.exec_path, "/bin/\x80");
+  report::StackSymbolizer symbolizer = report::StackSymbolizer::AddressesOnly();
+  const std::string json = report::JsonReport(report::BuildReport(*a, {}, symbolizer));
+  Struct root;
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(json, &root).ok()) << json;
+  const auto& process = root.fields().at("process").struct_value().fields();
+  EXPECT_EQ(process.at("exe").string_value(), "/tmp/caf\xef\xbf\xbd");
+  EXPECT_EQ(process.at("argv").list_value().values(2).string_value(), "\xef\xbf\xbd\xef\xbf\xbd");
+  EXPECT_EQ(process.at("exec_path").string_value(), "/bin/\xef\xbf\xbd");
+}
+
 TEST_F(ReportOutputTest, TextHasTheSummaryAndTopLists) {
   const std::string text = report::TextReport(report, 10);
   EXPECT_TRUE(absl::StrContains(text, "in use at exit: 2,241 bytes in 3 blocks")) << text;
