@@ -4,8 +4,9 @@
 #define HEAPGAP_CLI_COMMANDS_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace heapgap::cli {
 

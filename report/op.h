@@ -4,6 +4,7 @@
 #define HEAPGAP_REPORT_OP_H_
 
 #include <cstdint>
+
 #include "absl/strings/string_view.h"
 
 namespace heapgap::report {

@@ -5,8 +5,8 @@
 
 #include <cstddef>
 #include <string>
-#include "absl/strings/string_view.h"
 
+#include "absl/strings/string_view.h"
 #include "report/report.h"
 #include "report/trace_analysis.h"
 
