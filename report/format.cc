@@ -1,6 +1,5 @@
 #include "report/format.h"
 
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 
