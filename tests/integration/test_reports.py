@@ -89,6 +89,18 @@ class LeakyReportTest(TracedSampleTest):
             self.assertEqual(json.load(f), self.data)
 
 
+class StackDepthTest(TracedSampleTest):
+    def test_stack_depth_option_keeps_innermost_frames(self):
+        result, traces = self.trace_of("depth", [sample("leaky")], ["--stack-depth", "2"])
+        self.assertEqual(result.returncode, 0)
+        data = report_json(self, self.assert_single_trace(traces))
+        self.assertEqual((data["leaks"]["bytes"], data["leaks"]["blocks"]), (41160, 16))
+        for record in data["leaks"]["records"]:
+            self.assertLessEqual(len(record["stack"]), 2, summarize(data["leaks"]))
+        record = records_from(data["leaks"]["records"], "list_push")[0]
+        self.assertEqual([function_name(f) for f in record["stack"]], ["list_push", "leak_list"])
+
+
 class SpikeReportTest(TracedSampleTest):
     def test_peak_attribution(self):
         result, traces = self.trace_of("spike", [sample("spike")])
