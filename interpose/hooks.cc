@@ -4,11 +4,13 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <initializer_list>
 #include <new>
 
 #include "interpose/recorder.h"
@@ -34,14 +36,26 @@ Fn RealFunction(const char* name) {
   return reinterpret_cast<Fn>(f);
 }
 
-inline void* Recorded(uint32_t operation, void* p, uint64_t size, int64_t aux = 0) {
-  if (p != nullptr && ShouldRecord(tls_state)) RecordAllocation(operation, p, size, aux);
-  return p;
+// True when this call is recorded. Runs before glibc does: a break that
+// moved since the last call moved between calls.
+inline bool BeforeCall() {
+  if (!ShouldRecord(tls_state)) return false;
+  NoteBreakBeforeCall();
+  return true;
 }
+
+#define HEAPGAP_RECORDED_ALLOC(operation, call, size, aux)              \
+  do {                                                                  \
+    if (!::heapgap::BeforeCall()) return call;                          \
+    void* recorded_p = call;                                            \
+    if (recorded_p != nullptr)                                          \
+      ::heapgap::RecordAllocation(operation, recorded_p, size, aux);    \
+    return recorded_p;                                                  \
+  } while (0)
 
 inline void RecordedFree(uint32_t operation, void* p, uint64_t size = 0) {
   PendingRelease release;
-  if (p != nullptr && ShouldRecord(tls_state) && BeginRelease(p, release)) {
+  if (p != nullptr && BeforeCall() && BeginRelease(p, release)) {
     __libc_free(p);
     FinishRelease(release, operation, p, size);
     return;
@@ -50,9 +64,14 @@ inline void RecordedFree(uint32_t operation, void* p, uint64_t size = 0) {
 }
 
 void* ReallocImpl(uint32_t alloc_op, uint32_t free_op, void* p, size_t size) {
-  if (p == nullptr) return Recorded(alloc_op, __libc_realloc(nullptr, size), size, 0);
+  if (!BeforeCall()) return __libc_realloc(p, size);
+  if (p == nullptr) {
+    void* q = __libc_realloc(nullptr, size);
+    if (q != nullptr) RecordAllocation(alloc_op, q, size, 0);
+    return q;
+  }
   PendingRelease release;
-  if (!ShouldRecord(tls_state) || !BeginRelease(p, release)) return __libc_realloc(p, size);
+  if (!BeginRelease(p, release)) return __libc_realloc(p, size);
   void* q = __libc_realloc(p, size);
   if (q == nullptr && size != 0) {
     CancelRelease(release);  // failed: p is untouched
@@ -61,6 +80,15 @@ void* ReallocImpl(uint32_t alloc_op, uint32_t free_op, void* p, size_t size) {
   FinishRelease(release, free_op, p, 0);
   if (q != nullptr) RecordAllocation(alloc_op, q, size, static_cast<int64_t>(reinterpret_cast<uintptr_t>(p)));
   return q;
+}
+
+inline void RecordCallIfTraced(uint32_t operation, uint64_t address, uint64_t size,
+                               std::initializer_list<int64_t> aux) {
+  if (!ShouldRecord(tls_state)) return;
+  int64_t values[op::kMaxAux] = {0, 0, 0};
+  int i = 0;
+  for (int64_t v : aux) values[i++] = v;
+  RecordCall(operation, address, size, values);
 }
 
 // ---- operator new ------------------------------------------------------------
@@ -99,20 +127,19 @@ inline size_t AlignedNewSize(size_t size, size_t alignment) {
 }  // namespace heapgap
 
 using heapgap::CallLibstdcxx;
-using heapgap::Recorded;
 using heapgap::RecordedFree;
 namespace op = heapgap::op;
 
 extern "C" {
 
 __attribute__((visibility("default"))) void* malloc(size_t size) {
-  return Recorded(op::kMalloc, __libc_malloc(size), size);
+  HEAPGAP_RECORDED_ALLOC(op::kMalloc, __libc_malloc(size), size, 0);
 }
 
 __attribute__((visibility("default"))) void free(void* p) { RecordedFree(op::kFree, p); }
 
 __attribute__((visibility("default"))) void* calloc(size_t n, size_t size) {
-  return Recorded(op::kCalloc, __libc_calloc(n, size), static_cast<uint64_t>(n) * size);
+  HEAPGAP_RECORDED_ALLOC(op::kCalloc, __libc_calloc(n, size), static_cast<uint64_t>(n) * size, 0);
 }
 
 __attribute__((visibility("default"))) void* realloc(void* p, size_t size) {
@@ -129,14 +156,14 @@ __attribute__((visibility("default"))) void* reallocarray(void* p, size_t n, siz
 }
 
 __attribute__((visibility("default"))) void* memalign(size_t alignment, size_t size) {
-  return Recorded(op::kMemalign, __libc_memalign(alignment, size), size,
-                  static_cast<int64_t>(alignment));
+  HEAPGAP_RECORDED_ALLOC(op::kMemalign, __libc_memalign(alignment, size), size,
+                         static_cast<int64_t>(alignment));
 }
 
 __attribute__((visibility("default"))) void* aligned_alloc(size_t alignment, size_t size) {
   // In glibc 2.36 aligned_alloc is an alias of memalign.
-  return Recorded(op::kAlignedAlloc, __libc_memalign(alignment, size), size,
-                  static_cast<int64_t>(alignment));
+  HEAPGAP_RECORDED_ALLOC(op::kAlignedAlloc, __libc_memalign(alignment, size), size,
+                         static_cast<int64_t>(alignment));
 }
 
 __attribute__((visibility("default"))) int posix_memalign(void** out, size_t alignment, size_t size) {
@@ -144,18 +171,113 @@ __attribute__((visibility("default"))) int posix_memalign(void** out, size_t ali
   if (alignment % sizeof(void*) != 0 || !heapgap::ValidAlignment(alignment / sizeof(void*)) ||
       alignment == 0)
     return EINVAL;
+  const bool traced = heapgap::BeforeCall();
   void* p = __libc_memalign(alignment, size);
   if (p == nullptr) return ENOMEM;
-  *out = Recorded(op::kPosixMemalign, p, size, static_cast<int64_t>(alignment));
+  if (traced) heapgap::RecordAllocation(op::kPosixMemalign, p, size, static_cast<int64_t>(alignment));
+  *out = p;
   return 0;
 }
 
 __attribute__((visibility("default"))) void* valloc(size_t size) {
-  return Recorded(op::kValloc, __libc_valloc(size), size);
+  HEAPGAP_RECORDED_ALLOC(op::kValloc, __libc_valloc(size), size, 0);
 }
 
 __attribute__((visibility("default"))) void* pvalloc(size_t size) {
-  return Recorded(op::kPvalloc, __libc_pvalloc(size), size);
+  HEAPGAP_RECORDED_ALLOC(op::kPvalloc, __libc_pvalloc(size), size, 0);
+}
+
+// ---- The program's own address-space calls ---------------------------------
+// glibc's malloc maps and moves memory through internal aliases that never
+// come here; these are calls the program (or a library) makes itself.
+
+extern "C" void* __sbrk(intptr_t increment);
+extern "C" int __libc_mallopt(int param, int value);
+
+__attribute__((visibility("default"))) void* mmap(void* addr, size_t length, int prot, int flags,
+                                                  int fd, off_t offset) {
+  using Fn = void* (*)(void*, size_t, int, int, int, off_t);
+  static Fn real = heapgap::RealFunction<Fn>("mmap");
+  void* r = real(addr, length, prot, flags, fd, offset);
+  if (r != MAP_FAILED)
+    heapgap::RecordCallIfTraced(op::kMmap, reinterpret_cast<uintptr_t>(r), length,
+                                {static_cast<int64_t>(static_cast<uint32_t>(prot)) |
+                                     (static_cast<int64_t>(static_cast<uint32_t>(flags)) << 32),
+                                 fd, offset});
+  return r;
+}
+
+__attribute__((visibility("default"))) void* mmap64(void* addr, size_t length, int prot, int flags,
+                                                    int fd, off_t offset) {
+  return mmap(addr, length, prot, flags, fd, offset);
+}
+
+__attribute__((visibility("default"))) int munmap(void* addr, size_t length) {
+  using Fn = int (*)(void*, size_t);
+  static Fn real = heapgap::RealFunction<Fn>("munmap");
+  int r = real(addr, length);
+  heapgap::RecordCallIfTraced(op::kMunmap, reinterpret_cast<uintptr_t>(addr), length, {r});
+  return r;
+}
+
+__attribute__((visibility("default"))) void* mremap(void* old_address, size_t old_size,
+                                                    size_t new_size, int flags, ...) {
+  using Fn = void* (*)(void*, size_t, size_t, int, ...);
+  static Fn real = heapgap::RealFunction<Fn>("mremap");
+  void* new_address = nullptr;
+  if (flags & MREMAP_FIXED) {
+    va_list ap;
+    va_start(ap, flags);
+    new_address = va_arg(ap, void*);
+    va_end(ap);
+  }
+  void* r = (flags & MREMAP_FIXED) ? real(old_address, old_size, new_size, flags, new_address)
+                                   : real(old_address, old_size, new_size, flags);
+  if (r != MAP_FAILED)
+    heapgap::RecordCallIfTraced(op::kMremap, reinterpret_cast<uintptr_t>(r), new_size,
+                                {static_cast<int64_t>(reinterpret_cast<uintptr_t>(old_address)),
+                                 static_cast<int64_t>(old_size), flags});
+  return r;
+}
+
+__attribute__((visibility("default"))) int brk(void* address) {
+  using Fn = int (*)(void*);
+  static Fn real = heapgap::RealFunction<Fn>("brk");
+  int r = real(address);
+  heapgap::RecordCallIfTraced(op::kBrk, reinterpret_cast<uintptr_t>(address), 0, {r});
+  return r;
+}
+
+__attribute__((visibility("default"))) void* sbrk(intptr_t increment) {
+  void* r = __sbrk(increment);
+  if (increment != 0)
+    heapgap::RecordCallIfTraced(op::kSbrk, reinterpret_cast<uintptr_t>(r), 0, {increment});
+  return r;
+}
+
+__attribute__((visibility("default"))) int madvise(void* address, size_t length, int advice) {
+  using Fn = int (*)(void*, size_t, int);
+  static Fn real = heapgap::RealFunction<Fn>("madvise");
+  int r = real(address, length, advice);
+  heapgap::RecordCallIfTraced(op::kMadvise, reinterpret_cast<uintptr_t>(address), length,
+                              {advice, r});
+  return r;
+}
+
+__attribute__((visibility("default"))) int malloc_trim(size_t pad) {
+  using Fn = int (*)(size_t);
+  static Fn real = heapgap::RealFunction<Fn>("malloc_trim");
+  const bool traced = heapgap::BeforeCall();
+  int r = real(pad);
+  if (traced) heapgap::RecordCallIfTraced(op::kMallocTrim, 0, pad, {r});
+  return r;
+}
+
+__attribute__((visibility("default"))) int mallopt(int param, int value) {
+  const bool traced = heapgap::BeforeCall();
+  int r = __libc_mallopt(param, value);
+  if (traced) heapgap::RecordCallIfTraced(op::kMallopt, 0, 0, {param, value, r});
+  return r;
 }
 
 // ---- exec, _exit, abort: write what is buffered before the image goes ---------
@@ -267,58 +389,74 @@ __attribute__((visibility("default"))) void abort(void) {
 #define HEAPGAP_EXPORT __attribute__((visibility("default")))
 
 HEAPGAP_EXPORT void* operator new(size_t size) {
+  const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0)) p = CallLibstdcxx<heapgap::NewFn>("_Znwm", size);
-  return Recorded(op::kNew, p, size);
+  if (traced && p) heapgap::RecordAllocation(op::kNew, p, size, 0);
+  return p;
 }
 HEAPGAP_EXPORT void* operator new[](size_t size) {
+  const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0)) p = CallLibstdcxx<heapgap::NewFn>("_Znam", size);
-  return Recorded(op::kNewArray, p, size);
+  if (traced && p) heapgap::RecordAllocation(op::kNewArray, p, size, 0);
+  return p;
 }
 HEAPGAP_EXPORT void* operator new(size_t size, const std::nothrow_t& tag) noexcept {
+  const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0))
     p = CallLibstdcxx<heapgap::NewNothrowFn>("_ZnwmRKSt9nothrow_t", size, std::cref(tag).get());
-  return Recorded(op::kNewNothrow, p, size);
+  if (traced && p) heapgap::RecordAllocation(op::kNewNothrow, p, size, 0);
+  return p;
 }
 HEAPGAP_EXPORT void* operator new[](size_t size, const std::nothrow_t& tag) noexcept {
+  const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0))
     p = CallLibstdcxx<heapgap::NewNothrowFn>("_ZnamRKSt9nothrow_t", size, std::cref(tag).get());
-  return Recorded(op::kNewArrayNothrow, p, size);
+  if (traced && p) heapgap::RecordAllocation(op::kNewArrayNothrow, p, size, 0);
+  return p;
 }
 HEAPGAP_EXPORT void* operator new(size_t size, std::align_val_t alignment) {
+  const bool traced = heapgap::BeforeCall();
   const size_t a = static_cast<size_t>(alignment);
   void* p = heapgap::ValidAlignment(a) ? __libc_memalign(a, heapgap::AlignedNewSize(size, a)) : nullptr;
   if (__builtin_expect(p == nullptr, 0))
     p = CallLibstdcxx<heapgap::NewAlignedFn>("_ZnwmSt11align_val_t", size, alignment);
-  return Recorded(op::kNewAligned, p, size, static_cast<int64_t>(a));
+  if (traced && p) heapgap::RecordAllocation(op::kNewAligned, p, size, static_cast<int64_t>(a));
+  return p;
 }
 HEAPGAP_EXPORT void* operator new[](size_t size, std::align_val_t alignment) {
+  const bool traced = heapgap::BeforeCall();
   const size_t a = static_cast<size_t>(alignment);
   void* p = heapgap::ValidAlignment(a) ? __libc_memalign(a, heapgap::AlignedNewSize(size, a)) : nullptr;
   if (__builtin_expect(p == nullptr, 0))
     p = CallLibstdcxx<heapgap::NewAlignedFn>("_ZnamSt11align_val_t", size, alignment);
-  return Recorded(op::kNewArrayAligned, p, size, static_cast<int64_t>(a));
+  if (traced && p) heapgap::RecordAllocation(op::kNewArrayAligned, p, size, static_cast<int64_t>(a));
+  return p;
 }
 HEAPGAP_EXPORT void* operator new(size_t size, std::align_val_t alignment,
                                   const std::nothrow_t& tag) noexcept {
+  const bool traced = heapgap::BeforeCall();
   const size_t a = static_cast<size_t>(alignment);
   void* p = heapgap::ValidAlignment(a) ? __libc_memalign(a, heapgap::AlignedNewSize(size, a)) : nullptr;
   if (__builtin_expect(p == nullptr, 0))
     p = CallLibstdcxx<heapgap::NewAlignedNothrowFn>("_ZnwmSt11align_val_tRKSt9nothrow_t", size,
                                                     alignment, std::cref(tag).get());
-  return Recorded(op::kNewAlignedNothrow, p, size, static_cast<int64_t>(a));
+  if (traced && p) heapgap::RecordAllocation(op::kNewAlignedNothrow, p, size, static_cast<int64_t>(a));
+  return p;
 }
 HEAPGAP_EXPORT void* operator new[](size_t size, std::align_val_t alignment,
                                     const std::nothrow_t& tag) noexcept {
+  const bool traced = heapgap::BeforeCall();
   const size_t a = static_cast<size_t>(alignment);
   void* p = heapgap::ValidAlignment(a) ? __libc_memalign(a, heapgap::AlignedNewSize(size, a)) : nullptr;
   if (__builtin_expect(p == nullptr, 0))
     p = CallLibstdcxx<heapgap::NewAlignedNothrowFn>("_ZnamSt11align_val_tRKSt9nothrow_t", size,
                                                     alignment, std::cref(tag).get());
-  return Recorded(op::kNewArrayAlignedNothrow, p, size, static_cast<int64_t>(a));
+  if (traced && p) heapgap::RecordAllocation(op::kNewArrayAlignedNothrow, p, size, static_cast<int64_t>(a));
+  return p;
 }
 
 HEAPGAP_EXPORT void operator delete(void* p) noexcept { RecordedFree(op::kDelete, p); }

@@ -9,8 +9,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cstring>
 #include <new>
 
+#include "interpose/heap_observer.h"
 #include "interpose/module_tracker.h"
 #include "interpose/options.h"
 #include "interpose/stack_interner.h"
@@ -22,7 +24,7 @@ extern char** environ;
 namespace heapgap {
 
 __thread ThreadState tls_state __attribute__((tls_model("initial-exec")));
-std::atomic<bool> g_tracing{false};
+constinit std::atomic<bool> g_tracing{false};
 
 namespace {
 
@@ -32,6 +34,8 @@ constexpr uint32_t kEventsPerBuffer = 1024;
 constexpr uint32_t kFlushAt = kEventsPerBuffer - 16;
 constexpr size_t kStackCacheEntries = 1024;
 constexpr uint64_t kFlushIntervalNs = 100'000'000;
+constexpr uint64_t kSampleIntervalNs = 10'000'000;
+constexpr size_t kMaxWalkedChunks = 8u << 20;
 
 struct StackCacheEntry {
   uint64_t hash;
@@ -58,6 +62,7 @@ struct ThreadSlot {
   uint32_t flush_index = 0;  // flusher only: buffer taken in this flush
   uint32_t flush_count = 0;
   ThreadSlot* next = nullptr;
+  ArenaHeapCache arena_heap{0, 0, 0};  // owner only
   StackCacheEntry stack_cache[kStackCacheEntries];
 };
 
@@ -65,28 +70,32 @@ namespace {
 
 enum class InitState { kNotStarted, kRunning, kReady, kOff };
 
-Options g_options;
-ProcessInfo g_process;
-TraceWriter g_writer;
-ModuleTracker g_modules;
-StackInterner g_stacks;
+constinit Options g_options;
+constinit ProcessInfo g_process;
+constinit TraceWriter g_writer;
+constinit ModuleTracker g_modules;
+constinit StackInterner g_stacks;
+constinit HeapObserver g_heap;
+constinit pthread_key_t g_thread_key;
+constinit bool g_thread_key_ready = false;
 
-std::atomic<InitState> g_init{InitState::kNotStarted};
-std::atomic<uint64_t> g_seq{1};
-std::atomic<uint32_t> g_next_thread_id{1};
-std::atomic<uint64_t> g_events{0};
-std::atomic<uint64_t> g_lost_events{0};
-std::atomic<uint64_t> g_last_flush_ns{0};
-std::atomic<uint64_t> g_flushed_through_seq{0};
-bool g_constructor_ran = false;
-bool g_finished = false;      // under g_flush_lock
-bool g_need_open = false;     // fork child: the trace is created on first use (under g_flush_lock)
+constinit std::atomic<InitState> g_init{InitState::kNotStarted};
+constinit std::atomic<uint64_t> g_seq{1};
+constinit std::atomic<uint32_t> g_next_thread_id{1};
+constinit std::atomic<uint64_t> g_events{0};
+constinit std::atomic<uint64_t> g_lost_events{0};
+constinit std::atomic<uint64_t> g_last_flush_ns{0};
+constinit std::atomic<uint64_t> g_flushed_through_seq{0};
+constinit std::atomic<uint64_t> g_sampled_through_seq{0};
+constinit bool g_constructor_ran = false;
+constinit bool g_finished = false;      // under g_flush_lock
+constinit bool g_need_open = false;     // fork child: the trace is created on first use (under g_flush_lock)
 
-SpinLock g_flush_lock;
-SpinLock g_registry_lock;
-ThreadSlot* g_slots = nullptr;  // under g_registry_lock
+constinit SpinLock g_flush_lock;
+constinit SpinLock g_registry_lock;
+constinit ThreadSlot* g_slots = nullptr;  // under g_registry_lock
 
-uint8_t* g_scratch = nullptr;   // under g_flush_lock
+constinit uint8_t* g_scratch = nullptr;   // under g_flush_lock
 constexpr size_t kScratchBytes =
     EventBatchScratchBytes(kEventsPerBuffer) > StackNodesScratchBytes(StackInterner::kNodesPerRecord)
         ? EventBatchScratchBytes(kEventsPerBuffer)
@@ -101,6 +110,8 @@ class TracerScope {
 };
 
 pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
+
+void AppendSimple(ThreadState& t, ThreadSlot* slot, uint32_t op);
 
 ThreadSlot* NewSlot() {
   const size_t bytes = sizeof(ThreadSlot) + 2 * kEventsPerBuffer * sizeof(RawEvent);
@@ -141,6 +152,11 @@ ThreadSlot* CurrentSlot(ThreadState& t) {
   g_registry_lock.Unlock();
   --t.in_record;
   t.slot = slot;
+  if (slot) {
+    // Tells us when the thread exits (its tcache then goes back to the arena).
+    if (g_thread_key_ready) pthread_setspecific(g_thread_key, slot);
+    AppendSimple(t, slot, op::kThreadStart);
+  }
   return slot;
 }
 
@@ -175,6 +191,17 @@ __attribute__((noinline)) uint64_t CaptureStack(ThreadSlot* slot) {
 }
 
 uint64_t ChunkHeader(const void* p) { return reinterpret_cast<const uint64_t*>(p)[-1]; }
+uint64_t ChunkPrevSize(const void* p) { return reinterpret_cast<const uint64_t*>(p)[-2]; }
+
+RawEvent MakeEvent(uint32_t op, uint64_t address, uint64_t size, uint64_t stack) {
+  RawEvent e;
+  memset(&e, 0, sizeof e);
+  e.op = op;
+  e.address = address;
+  e.size = size;
+  e.stack_id = stack;
+  return e;
+}
 
 // Reserves the next sequence number. The slot announces a lower bound first,
 // so a concurrent flush never writes a barrier past an event that is not yet
@@ -220,6 +247,36 @@ void Append(ThreadState& t, ThreadSlot* slot, const RawEvent& event) {
     FlushAll();
 }
 
+// Reserves a sequence number now and appends; returns the number.
+uint64_t AppendNow(ThreadState& t, ThreadSlot* slot, RawEvent& event) {
+  uint64_t saved_pending;
+  event.seq = ReserveSeq(slot, saved_pending);
+  event.time_ns = MonotonicNs();
+  Append(t, slot, event);
+  ReleaseSeq(slot, saved_pending);
+  return event.seq;
+}
+
+void AppendSimple(ThreadState& t, ThreadSlot* slot, uint32_t op) {
+  RawEvent event = MakeEvent(op, 0, 0, 0);
+  AppendNow(t, slot, event);
+}
+
+void AppendBreakMove(ThreadState& t, ThreadSlot* slot, uint64_t old_break, uint64_t new_break,
+                     uint64_t cause_seq, uint64_t stack) {
+  RawEvent event = MakeEvent(op::kBreakMove, new_break, 0, stack);
+  event.aux[0] = static_cast<int64_t>(old_break);
+  event.aux[1] = static_cast<int64_t>(cause_seq);
+  AppendNow(t, slot, event);
+}
+
+// What a call may have changed besides its block: the break.
+void AfterCall(ThreadState& t, ThreadSlot* slot, uint64_t seq, uint64_t stack) {
+  uint64_t old_break, new_break;
+  if (g_heap.ClaimBreakMove(old_break, new_break))
+    AppendBreakMove(t, slot, old_break, new_break, seq, stack);
+}
+
 // ---- Flushing ------------------------------------------------------------
 
 // True if anything was written since the last flush.
@@ -227,10 +284,29 @@ bool FlushPendingWork() {
   return g_seq.load(std::memory_order_relaxed) != g_flushed_through_seq.load(std::memory_order_relaxed);
 }
 
+void AppendMallocSettingsRecord() {
+  // glibc reads these once at start-up; the analyzer derives thresholds,
+  // arena limits and tcache sizes from them.
+  const char* names[16];
+  size_t count = 0;
+  for (char** env = environ; env && *env && count < 16; ++env)
+    if (strncmp(*env, "MALLOC_", 7) == 0) names[count++] = *env;
+  const long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  if (g_writer.MakeRoom(17 * 1024))
+    AppendMallocSettings(getenv("GLIBC_TUNABLES"), names, count,
+                         cpus > 0 ? static_cast<uint32_t>(cpus) : 0, g_writer.buffer());
+}
+
+bool OpenTrace() {
+  if (!g_writer.Open(g_options, g_process)) return false;
+  AppendMallocSettingsRecord();
+  return g_writer.Drain();
+}
+
 bool OpenTraceIfNeeded() {
   if (!g_need_open) return g_writer.active();
   g_need_open = false;
-  if (!g_writer.Open(g_options, g_process)) {
+  if (!OpenTrace()) {
     g_tracing.store(false, std::memory_order_relaxed);
     return false;
   }
@@ -352,15 +428,36 @@ void FinishTrace(AppendFinal append_final, bool stop) {
 
 // ---- Background flushing ---------------------------------------------------
 
+// Takes a sample and writes it; with g_flush_lock held.
+void WriteSampleLocked(bool final) {
+  static ArenaHeapValues heaps[HeapObserver::kMaxArenaHeaps];  // under g_flush_lock
+  SampleValues sample;
+  sample.seq = g_seq.load(std::memory_order_seq_cst);
+  sample.time_ns = MonotonicNs();
+  sample.final = final;
+  g_heap.TakeSample(sample, heaps);
+  if (g_writer.MakeRoom(32 * 1024)) AppendSample(sample, g_writer.buffer());
+}
+
+void TakeSampleIfActive() {
+  const uint64_t seq = g_seq.load(std::memory_order_relaxed);
+  if (seq == g_sampled_through_seq.load(std::memory_order_relaxed)) return;
+  g_sampled_through_seq.store(seq, std::memory_order_relaxed);
+  g_flush_lock.Lock();
+  if (!g_finished && !g_need_open && g_writer.active()) WriteSampleLocked(false);
+  g_flush_lock.Unlock();
+}
+
 void* FlushThreadMain(void*) {
   tls_state.in_tracer = 1;  // this thread is heapgap's own
   for (;;) {
-    timespec delay{0, static_cast<long>(kFlushIntervalNs)};
+    timespec delay{0, static_cast<long>(kSampleIntervalNs)};
     while (nanosleep(&delay, &delay) != 0 && errno == EINTR) {
     }
     if (!g_tracing.load(std::memory_order_relaxed)) continue;
+    TakeSampleIfActive();
     if (FlushPendingWork() &&
-        MonotonicNs() - g_last_flush_ns.load(std::memory_order_relaxed) >= kFlushIntervalNs / 2)
+        MonotonicNs() - g_last_flush_ns.load(std::memory_order_relaxed) >= kFlushIntervalNs)
       FlushAll();
   }
   return nullptr;
@@ -397,8 +494,9 @@ bool Initialize() {
   g_process.parent_pid = getppid();
   g_process.start_time_unix_ns = RealtimeNs();
   g_process.start_time_mono_ns = MonotonicNs();
-  g_process.heap_start = reinterpret_cast<uint64_t>(sbrk(0));
-  if (!g_writer.Open(g_options, g_process)) return false;
+  g_heap.Init();
+  g_process.heap_start = g_heap.heap_start();
+  if (!OpenTrace()) return false;
   g_last_flush_ns.store(g_process.start_time_mono_ns, std::memory_order_relaxed);
   return true;
 }
@@ -431,16 +529,17 @@ void ForkChild() {
   }
   g_stacks.ResetForNewTrace();
   g_modules.ResetForNewTrace();
+  g_heap.ResetForNewTrace();
   g_writer.AbandonInheritedFile();
   g_process.pid = getpid();
   g_process.parent_pid = getppid();
   g_process.forked = true;
   g_process.start_time_unix_ns = RealtimeNs();
   g_process.start_time_mono_ns = MonotonicNs();
-  g_process.heap_start = reinterpret_cast<uint64_t>(sbrk(0));
   g_events.store(0, std::memory_order_relaxed);
   g_lost_events.store(0, std::memory_order_relaxed);
   g_flushed_through_seq.store(0, std::memory_order_relaxed);
+  g_sampled_through_seq.store(0, std::memory_order_relaxed);
   if (g_tracing.load(std::memory_order_relaxed)) {
     g_need_open = true;
     StartFlushThread();
@@ -448,9 +547,30 @@ void ForkChild() {
   --tls_state.in_tracer;
 }
 
+// The main heap chunk by chunk, for the analyzer to check its model against.
+void WriteHeapWalkLocked() {
+  auto* chunks = static_cast<uint64_t*>(MapPages(kMaxWalkedChunks * sizeof(uint64_t)));
+  if (!chunks) return;
+  uint64_t brk;
+  bool complete;
+  const size_t n = g_heap.WalkMainHeap(chunks, kMaxWalkedChunks, brk, complete);
+  const size_t record_bytes = n * 10 + 64;
+  auto* record = static_cast<uint8_t*>(MapPages(record_bytes + n * 10));
+  if (record) {
+    wire::Writer out(record, record_bytes);
+    if (AppendHeapWalk(g_heap.heap_start(), brk, chunks, n, complete, record + record_bytes,
+                       n * 10, out))
+      g_writer.WriteDirect(out.data(), out.size());
+    UnmapPages(record, record_bytes + n * 10);
+  }
+  UnmapPages(chunks, kMaxWalkedChunks * sizeof(uint64_t));
+}
+
 void OnExit(int status, void*) {
   FinishTrace(
       [status](wire::Writer& out) {
+        WriteSampleLocked(/*final=*/true);
+        WriteHeapWalkLocked();
         TrailerInfo trailer;
         trailer.exit_status = status;
         trailer.end_time_mono_ns = MonotonicNs();
@@ -459,6 +579,13 @@ void OnExit(int status, void*) {
         AppendTrailer(trailer, out);
       },
       /*stop=*/true);
+}
+
+// pthread key destructor, run by the exiting thread.
+void OnThreadExit(void* slot) {
+  ThreadState& t = tls_state;
+  if (!g_tracing.load(std::memory_order_relaxed) || t.in_record || t.slot != slot) return;
+  AppendSimple(t, t.slot, op::kThreadExit);
 }
 
 }  // namespace
@@ -496,19 +623,54 @@ void RecordAllocation(uint32_t op, void* address, uint64_t size, int64_t aux) {
     stack = CaptureStack(slot);
     --t.in_unwind;
   }
-  RawEvent event;
-  event.op = op;
-  event.unused = 0;
-  event.address = reinterpret_cast<uint64_t>(address);
-  event.size = size;
-  event.stack_id = stack;
-  event.chunk_header = ChunkHeader(address);
-  event.aux = aux;
-  uint64_t saved_pending;
-  event.seq = ReserveSeq(slot, saved_pending);
-  event.time_ns = MonotonicNs();
-  Append(t, slot, event);
-  ReleaseSeq(slot, saved_pending);
+  RawEvent event = MakeEvent(op, reinterpret_cast<uint64_t>(address), size, stack);
+  const uint64_t header = ChunkHeader(address);
+  event.chunk_header = header;
+  if (header & kChunkMmapped) event.mmapped_chunk_offset = ChunkPrevSize(address);
+  event.aux[0] = aux;
+  const uint64_t seq = AppendNow(t, slot, event);
+  AfterCall(t, slot, seq, stack);
+  if ((header & (kChunkMmapped | kChunkNonMainArena)) == kChunkNonMainArena) {
+    ArenaHeapValues heap;
+    if (g_heap.ClaimArenaHeapChange(event.address, slot->arena_heap, heap)) {
+      RawEvent change = MakeEvent(op::kArenaHeap, heap.start, heap.size, stack);
+      change.aux[0] = static_cast<int64_t>(heap.mprotect_size);
+      change.aux[1] = static_cast<int64_t>(heap.arena);
+      change.aux[2] = static_cast<int64_t>(heap.previous);
+      AppendNow(t, slot, change);
+    }
+  }
+  errno = saved_errno;
+}
+
+void RecordCall(uint32_t op, uint64_t address, uint64_t size, const int64_t* aux) {
+  ThreadState& t = tls_state;
+  // libunwind maps its own memory while unwinding: not the program's.
+  if (t.in_unwind) return;
+  if (t.in_record) {
+    if (t.slot) t.slot->lost_events.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  const int saved_errno = errno;
+  ThreadSlot* slot = CurrentSlot(t);
+  if (slot) {
+    ++t.in_unwind;
+    const uint64_t stack = CaptureStack(slot);
+    --t.in_unwind;
+    RawEvent event = MakeEvent(op, address, size, stack);
+    for (int i = 0; i < op::AuxCount(op); ++i) event.aux[i] = aux[i];
+    const uint64_t seq = AppendNow(t, slot, event);
+    AfterCall(t, slot, seq, stack);
+  }
+  errno = saved_errno;
+}
+
+void NoteBreakBeforeCall() {
+  uint64_t old_break, new_break;
+  ThreadState& t = tls_state;
+  if (t.in_record || !g_heap.ClaimBreakMove(old_break, new_break)) return;
+  const int saved_errno = errno;
+  if (ThreadSlot* slot = CurrentSlot(t)) AppendBreakMove(t, slot, old_break, new_break, 0, 0);
   errno = saved_errno;
 }
 
@@ -523,6 +685,7 @@ bool BeginRelease(void* address, PendingRelease& release) {
   if (slot) {
     release.slot = slot;
     release.chunk_header = ChunkHeader(address);
+    release.chunk_offset = (release.chunk_header & kChunkMmapped) ? ChunkPrevSize(address) : 0;
     release.seq = ReserveSeq(slot, release.saved_pending);
     release.time_ns = MonotonicNs();
   }
@@ -532,18 +695,14 @@ bool BeginRelease(void* address, PendingRelease& release) {
 
 void FinishRelease(PendingRelease& release, uint32_t op, void* address, uint64_t size) {
   const int saved_errno = errno;
-  RawEvent event;
-  event.op = op;
-  event.unused = 0;
+  RawEvent event = MakeEvent(op, reinterpret_cast<uint64_t>(address), size, 0);
   event.seq = release.seq;
   event.time_ns = release.time_ns;
-  event.address = reinterpret_cast<uint64_t>(address);
-  event.size = size;
-  event.stack_id = 0;
   event.chunk_header = release.chunk_header;
-  event.aux = 0;
+  event.mmapped_chunk_offset = release.chunk_offset;
   Append(tls_state, release.slot, event);
   ReleaseSeq(release.slot, release.saved_pending);
+  AfterCall(tls_state, release.slot, release.seq, 0);
   errno = saved_errno;
 }
 
@@ -553,6 +712,9 @@ void OnLibraryLoad() {
   g_constructor_ran = true;
   if (!StartTracingIfNeeded()) return;
   TracerScope tracer;
+  g_thread_key_ready = pthread_key_create(&g_thread_key, OnThreadExit) == 0;
+  if (ThreadSlot* slot = tls_state.slot; slot && g_thread_key_ready)
+    pthread_setspecific(g_thread_key, slot);
   // Runs after every library destructor: on_exit from a constructor is
   // registered before libc registers the loader's fini handler.
   on_exit(OnExit, nullptr);

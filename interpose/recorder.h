@@ -43,6 +43,13 @@ inline bool ShouldRecord(const ThreadState& t) {
 // An allocation that glibc has completed. `aux` as defined in trace.proto.
 void RecordAllocation(uint32_t op, void* address, uint64_t size, int64_t aux);
 
+// Any other event (the program's own mmap, brk, mallopt, ...), with the
+// caller's stack. `aux` holds op::AuxCount(op) values.
+void RecordCall(uint32_t op, uint64_t address, uint64_t size, const int64_t* aux);
+
+// Called before glibc runs: a break move seen now happened between calls.
+void NoteBreakBeforeCall();
+
 // A release is ordered *before* glibc frees the block, so that an address
 // reused by another thread right away is always seen freed first.
 struct PendingRelease {
@@ -51,6 +58,7 @@ struct PendingRelease {
   uint64_t seq = 0;
   uint64_t time_ns = 0;
   uint64_t chunk_header = 0;
+  uint64_t chunk_offset = 0;
 };
 // False when this release is not recorded (the caller then just frees).
 bool BeginRelease(void* address, PendingRelease& release);

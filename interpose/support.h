@@ -5,7 +5,10 @@
 
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstddef>
@@ -51,14 +54,25 @@ class SpinLockHolder {
   SpinLock& lock_;
 };
 
-// Zeroed private memory straight from the kernel, or nullptr.
+// Zeroed private memory straight from the kernel, or nullptr. Raw system
+// calls: libheapgap interposes mmap and munmap, and its own mappings are not
+// the program's.
 inline void* MapPages(size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
-  return p == MAP_FAILED ? nullptr : p;
+  long p = syscall(SYS_mmap, nullptr, bytes, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return p < 0 && p > -4096 ? nullptr : reinterpret_cast<void*>(p);
 }
 inline void UnmapPages(void* p, size_t bytes) {
-  if (p) munmap(p, bytes);
+  if (p) syscall(SYS_munmap, p, bytes);
+}
+
+// Copies memory that may be unmapped under us (another thread may trim the
+// heap): returns the bytes copied, never faults.
+inline size_t SafeRead(void* dst, uint64_t src, size_t bytes) {
+  iovec local{dst, bytes};
+  iovec remote{reinterpret_cast<void*>(src), bytes};
+  ssize_t n = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+  return n < 0 ? 0 : static_cast<size_t>(n);
 }
 
 // A growable array of trivially copyable T in mmap'd memory.

@@ -43,9 +43,16 @@ bool AppendEventBatch(const BatchInfo& info, const RawEvent* events, size_t n, u
                       size_t scratch_size, Writer& out) {
   if (scratch_size < EventBatchScratchBytes(n)) return false;
   // One scratch region per column; each entry takes at most 10 bytes.
-  constexpr int kColumns = 8;
+  // Columns 5..12 and 14 of EventBatch. aux holds up to kMaxAux entries per
+  // event, the others one.
+  constexpr int kColumns = 9;
   Writer col[kColumns];
-  for (int c = 0; c < kColumns; ++c) col[c] = Writer(scratch + c * n * 10, n * 10);
+  uint8_t* region = scratch;
+  for (int c = 0; c < kColumns; ++c) {
+    const size_t bytes = (c == 7 ? op::kMaxAux : 1) * n * 10;
+    col[c] = Writer(region, bytes);
+    region += bytes;
+  }
   Writer& ops = col[0];
   Writer& seqs = col[1];
   Writer& times = col[2];
@@ -54,6 +61,7 @@ bool AppendEventBatch(const BatchInfo& info, const RawEvent* events, size_t n, u
   Writer& stacks = col[5];
   Writer& chunks = col[6];
   Writer& aux = col[7];
+  Writer& offsets = col[8];
 
   const uint64_t base_seq = n ? events[0].seq : 0;
   const uint64_t base_time = n ? events[0].time_ns : 0;
@@ -72,7 +80,8 @@ bool AppendEventBatch(const BatchInfo& info, const RawEvent* events, size_t n, u
     sizes.VarintUnchecked(e.size);
     stacks.VarintUnchecked(e.stack_id);
     chunks.VarintUnchecked(e.chunk_header);
-    if (op::HasAux(e.op)) aux.VarintUnchecked(wire::ZigZag(e.aux));
+    for (int a = 0; a < op::AuxCount(e.op); ++a) aux.VarintUnchecked(wire::ZigZag(e.aux[a]));
+    if (e.chunk_header & kChunkMmapped) offsets.VarintUnchecked(e.mmapped_chunk_offset);
     prev_seq = e.seq;
     prev_time = e.time_ns >= prev_time ? e.time_ns : prev_time;
     prev_address = e.address;
@@ -85,15 +94,16 @@ bool AppendEventBatch(const BatchInfo& info, const RawEvent* events, size_t n, u
       UintFieldSize(3, base_seq) + UintFieldSize(4, base_time) + PackedSize(5, ops) +
       PackedSize(6, seqs) + PackedSize(7, times) + PackedSize(8, addresses) +
       PackedSize(9, sizes) + PackedSize(10, stacks) + PackedSize(11, chunks) +
-      PackedSize(12, aux) + UintFieldSize(13, info.lost_events);
+      PackedSize(12, aux) + UintFieldSize(13, info.lost_events) + PackedSize(14, offsets);
   if (out.remaining() < DelimitedRecordSize(kRecordEvents, message_size)) return false;
   PutRecordPrefix(kRecordEvents, message_size, out);
   out.UintField(1, info.thread_id);
   out.IntField(2, info.tid);
   out.UintField(3, base_seq);
   out.UintField(4, base_time);
-  for (int c = 0; c < kColumns; ++c) out.MessageField(5 + c, col[c]);
+  for (int c = 0; c < 8; ++c) out.MessageField(5 + c, col[c]);
   out.UintField(13, info.lost_events);
+  out.MessageField(14, offsets);
   return !out.overflow();
 }
 
@@ -157,6 +167,74 @@ bool AppendProcessEnd(EndHow how, int32_t status, uint64_t time_ns, const char* 
     m.BytesField(4, detail, len);
   }
   return AppendRecord(kRecordProcessEnd, m, out);
+}
+
+bool AppendSample(const SampleValues& v, Writer& out) {
+  uint8_t info_buf[128];
+  Writer info(info_buf, sizeof info_buf);
+  const MallocInfoValues& m = v.mallinfo;
+  info.UintField(1, m.arena);
+  info.UintField(2, m.ordblks);
+  info.UintField(3, m.smblks);
+  info.UintField(4, m.hblks);
+  info.UintField(5, m.hblkhd);
+  info.UintField(6, m.usmblks);
+  info.UintField(7, m.fsmblks);
+  info.UintField(8, m.uordblks);
+  info.UintField(9, m.fordblks);
+  info.UintField(10, m.keepcost);
+  // A sample lists at most this many arena heaps (glibc allows 8 per CPU,
+  // each with a few heaps).
+  constexpr size_t kMaxHeaps = 256;
+  uint8_t sample_buf[256 + kMaxHeaps * 64];
+  Writer sample(sample_buf, sizeof sample_buf);
+  sample.UintField(1, v.time_ns);
+  sample.UintField(2, v.seq);
+  sample.UintField(3, v.rss_bytes);
+  sample.UintField(4, v.rss_hwm_bytes);
+  sample.UintField(5, v.vm_bytes);
+  sample.UintField(6, v.brk);
+  sample.RequiredMessageField(7, info);
+  for (size_t i = 0; i < v.arena_heap_count && i < kMaxHeaps; ++i) {
+    const ArenaHeapValues& h = v.arena_heaps[i];
+    uint8_t heap_buf[64];
+    Writer heap(heap_buf, sizeof heap_buf);
+    heap.UintField(1, h.start);
+    heap.UintField(2, h.size);
+    heap.UintField(3, h.mprotect_size);
+    heap.UintField(4, h.arena);
+    heap.UintField(5, h.previous);
+    heap.BoolField(6, h.gone);
+    sample.RequiredMessageField(8, heap);
+  }
+  sample.BoolField(9, v.final);
+  return AppendRecord(kRecordSample, sample, out);
+}
+
+bool AppendMallocSettings(const char* glibc_tunables, const char* const* environment,
+                          size_t environment_count, uint32_t cpu_count, Writer& out) {
+  uint8_t buf[16 * 1024];
+  Writer m(buf, sizeof buf);
+  m.StringField(1, glibc_tunables);
+  for (size_t i = 0; i < environment_count; ++i) m.StringField(2, environment[i]);
+  m.UintField(3, cpu_count);
+  return AppendRecord(kRecordMallocSettings, m, out);
+}
+
+bool AppendHeapWalk(uint64_t heap_start, uint64_t brk, const uint64_t* chunks, size_t n,
+                    bool complete, uint8_t* scratch, size_t scratch_size, Writer& out) {
+  if (scratch_size < n * 10) return false;
+  Writer column(scratch, n * 10);
+  for (size_t i = 0; i < n; ++i) column.VarintUnchecked(chunks[i]);
+  const size_t message_size = UintFieldSize(1, heap_start) + UintFieldSize(2, brk) +
+                              PackedSize(3, column) + UintFieldSize(4, complete ? 1 : 0);
+  if (out.remaining() < DelimitedRecordSize(kRecordHeapWalk, message_size)) return false;
+  PutRecordPrefix(kRecordHeapWalk, message_size, out);
+  out.UintField(1, heap_start);
+  out.UintField(2, brk);
+  out.MessageField(3, column);
+  out.BoolField(4, complete);
+  return !out.overflow();
 }
 
 }  // namespace heapgap

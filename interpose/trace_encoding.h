@@ -48,13 +48,56 @@ enum : uint32_t {
   kDeleteArrayAlignedSized = 44,
   kDeleteAlignedNothrow = 45,
   kDeleteArrayAlignedNothrow = 46,
+  kBreakMove = 64,
+  kArenaHeap = 65,
+  kMmap = 66,
+  kMunmap = 67,
+  kMremap = 68,
+  kBrk = 69,
+  kSbrk = 70,
+  kMadvise = 71,
+  kMallocTrim = 72,
+  kMallopt = 73,
+  kThreadStart = 74,
+  kThreadExit = 75,
 };
-// Ops whose events carry an entry in EventBatch.aux.
-constexpr bool HasAux(uint32_t o) {
-  return o == kRealloc || o == kReallocArray || o == kMemalign || o == kPosixMemalign ||
-         o == kAlignedAlloc || (o >= kNewAligned && o <= kNewArrayAlignedNothrow);
+constexpr int kMaxAux = 3;
+// How many EventBatch.aux entries an event of this op carries.
+constexpr int AuxCount(uint32_t o) {
+  switch (o) {
+    case kRealloc:
+    case kReallocArray:
+    case kMemalign:
+    case kPosixMemalign:
+    case kAlignedAlloc:
+    case kNewAligned:
+    case kNewArrayAligned:
+    case kNewAlignedNothrow:
+    case kNewArrayAlignedNothrow:
+    case kMunmap:
+    case kBrk:
+    case kSbrk:
+    case kMallocTrim:
+      return 1;
+    case kBreakMove:
+    case kMadvise:
+      return 2;
+    case kArenaHeap:
+    case kMmap:
+    case kMremap:
+    case kMallopt:
+      return 3;
+    default:
+      return 0;
+  }
 }
+constexpr bool HasAux(uint32_t o) { return AuxCount(o) != 0; }
 }  // namespace op
+
+// glibc chunk header bits (malloc/malloc.c).
+constexpr uint64_t kChunkPrevInUse = 1;
+constexpr uint64_t kChunkMmapped = 2;
+constexpr uint64_t kChunkNonMainArena = 4;
 
 // One event as buffered in the traced process, before encoding.
 struct RawEvent {
@@ -66,7 +109,8 @@ struct RawEvent {
   uint64_t size;
   uint64_t stack_id;
   uint64_t chunk_header;
-  int64_t aux;
+  uint64_t mmapped_chunk_offset;  // prev_size of an mmapped chunk
+  int64_t aux[op::kMaxAux];
 };
 
 struct BatchInfo {
@@ -76,7 +120,7 @@ struct BatchInfo {
 };
 
 // Scratch bytes AppendEventBatch needs for `n` events.
-constexpr size_t EventBatchScratchBytes(size_t n) { return n * 8 * 10; }
+constexpr size_t EventBatchScratchBytes(size_t n) { return n * 12 * 10; }
 // Scratch bytes AppendStackNodes needs for `n` nodes.
 constexpr size_t StackNodesScratchBytes(size_t n) { return n * 2 * 10; }
 
@@ -106,6 +150,36 @@ bool AppendProcessEnd(EndHow how, int32_t status, uint64_t time_ns, const char* 
 // Wraps an already encoded message as Record field `record_field`.
 bool AppendRecord(uint32_t record_field, const wire::Writer& message, wire::Writer& out);
 
+// glibc's struct mallinfo2, field for field.
+struct MallocInfoValues {
+  uint64_t arena, ordblks, smblks, hblks, hblkhd, usmblks, fsmblks, uordblks, fordblks, keepcost;
+};
+struct ArenaHeapValues {
+  uint64_t start, size, mprotect_size, arena, previous;
+  bool gone;
+};
+struct SampleValues {
+  uint64_t time_ns = 0;
+  uint64_t seq = 0;
+  uint64_t rss_bytes = 0;
+  uint64_t rss_hwm_bytes = 0;
+  uint64_t vm_bytes = 0;
+  uint64_t brk = 0;
+  MallocInfoValues mallinfo{};
+  const ArenaHeapValues* arena_heaps = nullptr;
+  size_t arena_heap_count = 0;
+  bool final = false;
+};
+bool AppendSample(const SampleValues& sample, wire::Writer& out);
+
+// `environment` holds `environment_count` NUL-terminated "NAME=value" strings.
+bool AppendMallocSettings(const char* glibc_tunables, const char* const* environment,
+                          size_t environment_count, uint32_t cpu_count, wire::Writer& out);
+
+// chunks[i]: size | 1 when in use; see HeapWalk in trace.proto.
+bool AppendHeapWalk(uint64_t heap_start, uint64_t brk, const uint64_t* chunks, size_t n,
+                    bool complete, uint8_t* scratch, size_t scratch_size, wire::Writer& out);
+
 // Record oneof field numbers.
 enum RecordField : uint32_t {
   kRecordHeader = 1,
@@ -116,6 +190,9 @@ enum RecordField : uint32_t {
   kRecordBarrier = 6,
   kRecordTrailer = 7,
   kRecordProcessEnd = 8,
+  kRecordMallocSettings = 9,
+  kRecordSample = 10,
+  kRecordHeapWalk = 11,
 };
 
 }  // namespace heapgap

@@ -44,6 +44,8 @@ class TraceWriter {
   bool MakeRoom(size_t bytes);
   // Writes everything buffered to the file.
   bool Drain();
+  // Writes a record too large for the buffer, after what is buffered.
+  bool WriteDirect(const uint8_t* data, size_t n) { return Drain() && WriteAll(data, n); }
   // Stops tracing: reports `why` once and forgets the file.
   void Disable(const char* why, int error);
   // In a fork child: the inherited descriptor belongs to the parent's trace.

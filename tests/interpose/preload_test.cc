@@ -29,7 +29,8 @@ namespace {
 struct Event {
   uint32_t op;
   uint64_t seq, time, address, size, stack, chunk;
-  int64_t aux;
+  int64_t aux[3];
+  uint64_t mmapped_offset;
   uint32_t thread;
 };
 
@@ -110,14 +111,15 @@ Trace ReadTrace(const std::string& path) {
     if (r.has_events()) {
       const auto& b = r.events();
       uint64_t seq = b.base_seq(), time = b.base_time_ns(), address = 0;
-      int aux = 0;
+      int aux = 0, offsets = 0;
       for (int i = 0; i < b.op_size(); ++i) {
         seq += b.seq_delta(i);
         time += b.time_delta(i);
         address += static_cast<uint64_t>(b.address_delta(i));
-        Event e{b.op(i), seq, time, address, b.size(i), b.stack_id(i), b.chunk_header(i), 0,
-                b.thread_id()};
-        if (op::HasAux(e.op)) e.aux = b.aux(aux++);
+        Event e{b.op(i), seq,       time, address, b.size(i), b.stack_id(i), b.chunk_header(i),
+                {0, 0, 0}, 0,   b.thread_id()};
+        for (int a = 0; a < op::AuxCount(e.op); ++a) e.aux[a] = b.aux(aux++);
+        if (e.chunk & kChunkMmapped) e.mmapped_offset = b.mmapped_chunk_offset(offsets++);
         // An event below an earlier barrier would break the reader's promise.
         if (seq < t.last_barrier) t.barriers_ok = false;
         t.events.push_back(e);
@@ -222,21 +224,21 @@ TEST_F(PreloadTest, RecordsEachCallWithStackAndChunk) {
   // realloc(a, 5000): the old block goes first, then the new one names it.
   EXPECT_EQ(realloc_frees[0].address, hundreds[0].address);
   EXPECT_EQ(reallocs[0].size, 5000u);
-  EXPECT_EQ(static_cast<uint64_t>(reallocs[0].aux), hundreds[0].address);
+  EXPECT_EQ(static_cast<uint64_t>(reallocs[0].aux[0]), hundreds[0].address);
   EXPECT_LT(realloc_frees[0].seq, reallocs[0].seq);
   // realloc(NULL, 64), then realloc(f, 0) which only frees.
   EXPECT_EQ(reallocs[1].size, 64u);
-  EXPECT_EQ(reallocs[1].aux, 0);
+  EXPECT_EQ(reallocs[1].aux[0], 0);
   EXPECT_EQ(realloc_frees[1].address, reallocs[1].address);
 
   auto posix = t.Ops(op::kPosixMemalign);
   ASSERT_EQ(posix.size(), 1u);
   EXPECT_EQ(posix[0].size, 256u);
-  EXPECT_EQ(posix[0].aux, 64);
+  EXPECT_EQ(posix[0].aux[0], 64);
   EXPECT_EQ(posix[0].address % 64, 0u);
   auto aligned = t.Ops(op::kAlignedAlloc);
   ASSERT_EQ(aligned.size(), 1u);
-  EXPECT_EQ(aligned[0].aux, 4096);
+  EXPECT_EQ(aligned[0].aux[0], 4096);
 }
 
 // Replaying every event in sequence order must never allocate an address
@@ -253,6 +255,7 @@ TEST_F(PreloadTest, OrderAcrossThreadsIsExact) {
   std::set<uint32_t> thread_ids;
   for (const Event& e : t.events) {
     thread_ids.insert(e.thread);
+    if (e.op >= op::kBreakMove) continue;
     if (e.op < op::kFree) {
       if (!live.insert(e.address).second) ++violations;
       ever.insert(e.address);

@@ -50,9 +50,11 @@ TEST_F(WireEncoderTest, RandomEventBatchesRoundTrip) {
     uint64_t time = rng();
     for (size_t i = 0; i < n; ++i) {
       RawEvent& e = events[i];
-      const uint32_t ops[] = {op::kMalloc, op::kFree, op::kRealloc, op::kReallocFree,
-                              op::kMemalign, op::kNewArrayAlignedNothrow, op::kDeleteSized};
-      e.op = ops[rng() % 7];
+      const uint32_t ops[] = {op::kMalloc,     op::kFree,       op::kRealloc,    op::kReallocFree,
+                              op::kMemalign,   op::kNewArrayAlignedNothrow,  op::kDeleteSized,
+                              op::kBreakMove,  op::kArenaHeap,  op::kMmap,       op::kMadvise,
+                              op::kMallocTrim, op::kThreadStart};
+      e.op = ops[rng() % 13];
       e.unused = 0;
       seq += 1 + rng() % 5;
       e.seq = seq;
@@ -63,7 +65,9 @@ TEST_F(WireEncoderTest, RandomEventBatchesRoundTrip) {
       e.size = (rng() % 3 == 0) ? rng() : rng() % 4096;
       e.stack_id = rng() % 3 == 0 ? 0 : rng() % 100000;
       e.chunk_header = rng() % 2 ? rng() : 0;
-      e.aux = op::HasAux(e.op) ? static_cast<int64_t>(rng()) : 0;
+      e.mmapped_chunk_offset = (e.chunk_header & kChunkMmapped) ? rng() % 100000 : 0;
+      for (int a = 0; a < op::kMaxAux; ++a)
+        e.aux[a] = a < op::AuxCount(e.op) ? static_cast<int64_t>(rng()) : 0;
     }
     BatchInfo info{static_cast<uint32_t>(rng() % 100 + 1), static_cast<int64_t>(rng() % 4000000),
                    rng() % 3};
@@ -84,6 +88,7 @@ TEST_F(WireEncoderTest, RandomEventBatchesRoundTrip) {
     ASSERT_EQ(static_cast<size_t>(b.chunk_header_size()), n);
     uint64_t s = b.base_seq(), t = b.base_time_ns(), a = 0;
     int aux_index = 0;
+    int offset_index = 0;
     for (size_t i = 0; i < n; ++i) {
       s += b.seq_delta(i);
       t += b.time_delta(i);
@@ -95,12 +100,17 @@ TEST_F(WireEncoderTest, RandomEventBatchesRoundTrip) {
       EXPECT_EQ(b.size(i), events[i].size);
       EXPECT_EQ(b.stack_id(i), events[i].stack_id);
       EXPECT_EQ(b.chunk_header(i), events[i].chunk_header);
-      if (op::HasAux(events[i].op)) {
+      for (int a = 0; a < op::AuxCount(events[i].op); ++a) {
         ASSERT_LT(aux_index, b.aux_size());
-        EXPECT_EQ(b.aux(aux_index++), events[i].aux);
+        EXPECT_EQ(b.aux(aux_index++), events[i].aux[a]);
+      }
+      if (events[i].chunk_header & kChunkMmapped) {
+        ASSERT_LT(offset_index, b.mmapped_chunk_offset_size());
+        EXPECT_EQ(b.mmapped_chunk_offset(offset_index++), events[i].mmapped_chunk_offset);
       }
     }
     EXPECT_EQ(aux_index, b.aux_size());
+    EXPECT_EQ(offset_index, b.mmapped_chunk_offset_size());
   }
 }
 
@@ -154,12 +164,58 @@ TEST_F(WireEncoderTest, SmallRecordsRoundTrip) {
   EXPECT_EQ(records[4].process_end().status(), 3);
 }
 
+TEST_F(WireEncoderTest, GeometryRecordsRoundTrip) {
+  ArenaHeapValues heaps[2] = {{0x7f0000000000, 0x21000, 0x22000, 0x7f0000000020, 0, false},
+                              {0x7f0004000000, 0x1000, 0x1000, 0x7f0000000020, 0x7f0000000000, true}};
+  SampleValues sample;
+  sample.time_ns = 99;
+  sample.seq = 1234;
+  sample.rss_bytes = 4096 * 300;
+  sample.rss_hwm_bytes = 4096 * 400;
+  sample.vm_bytes = 1 << 30;
+  sample.brk = 0x555555600000;
+  sample.mallinfo = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  sample.arena_heaps = heaps;
+  sample.arena_heap_count = 2;
+  sample.final = true;
+  ASSERT_TRUE(AppendSample(sample, out_));
+  const char* env[] = {"MALLOC_ARENA_MAX=2", "MALLOC_TRIM_THRESHOLD_=0"};
+  ASSERT_TRUE(AppendMallocSettings("glibc.malloc.tcache_count=0", env, 2, 8, out_));
+  const uint64_t chunks[] = {0x291, 0x71, 0x70, 0x20c10};
+  ASSERT_TRUE(AppendHeapWalk(0x555555554000, 0x555555575000, chunks, 4, true, scratch_.data(),
+                             scratch_.size(), out_));
+  auto records = ParseRecords(out_.data(), out_.size());
+  ASSERT_EQ(records.size(), 3u);
+  const trace::Sample& s = records[0].sample();
+  EXPECT_EQ(s.time_ns(), 99u);
+  EXPECT_EQ(s.seq(), 1234u);
+  EXPECT_EQ(s.rss_bytes(), 4096u * 300);
+  EXPECT_EQ(s.rss_hwm_bytes(), 4096u * 400);
+  EXPECT_EQ(s.brk(), 0x555555600000u);
+  EXPECT_EQ(s.mallinfo().arena(), 1u);
+  EXPECT_EQ(s.mallinfo().keepcost(), 10u);
+  ASSERT_EQ(s.arena_heaps_size(), 2);
+  EXPECT_EQ(s.arena_heaps(1).previous(), 0x7f0000000000u);
+  EXPECT_TRUE(s.arena_heaps(1).gone());
+  EXPECT_TRUE(s.final());
+  const trace::MallocSettings& m = records[1].malloc_settings();
+  EXPECT_EQ(m.glibc_tunables(), "glibc.malloc.tcache_count=0");
+  ASSERT_EQ(m.environment_size(), 2);
+  EXPECT_EQ(m.environment(1), "MALLOC_TRIM_THRESHOLD_=0");
+  EXPECT_EQ(m.cpu_count(), 8u);
+  const trace::HeapWalk& w = records[2].heap_walk();
+  EXPECT_EQ(w.heap_start(), 0x555555554000u);
+  ASSERT_EQ(w.chunks_size(), 4);
+  EXPECT_EQ(w.chunks(3), 0x20c10u);
+  EXPECT_TRUE(w.complete());
+}
+
 TEST_F(WireEncoderTest, RecordThatDoesNotFitLeavesOutputUnchanged) {
   std::vector<uint8_t> tiny(40);
   wire::Writer small(tiny.data(), tiny.size());
   ASSERT_TRUE(AppendBarrier(1, small));
   const size_t before = small.size();
-  std::vector<RawEvent> events(100, RawEvent{op::kMalloc, 0, 1, 1, 0x1000, 10, 1, 0x21, 0});
+  std::vector<RawEvent> events(100, RawEvent{op::kMalloc, 0, 1, 1, 0x1000, 10, 1, 0x21, 0, {0, 0, 0}});
   EXPECT_FALSE(AppendEventBatch(BatchInfo{}, events.data(), events.size(), scratch_.data(),
                                 scratch_.size(), small));
   EXPECT_EQ(small.size(), before);
