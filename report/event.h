@@ -4,6 +4,8 @@
 
 #include <cstdint>
 
+#include "report/op.h"
+
 namespace heapgap::report {
 
 struct Event {
@@ -13,7 +15,12 @@ struct Event {
   uint64_t size = 0;      // allocation: bytes requested; sized delete: the size passed
   uint64_t stack_id = 0;  // innermost stack node, 0 = none
   uint64_t chunk_header = 0;  // glibc's size word before the block, 0 = unknown
-  int64_t aux = 0;        // realloc: the old pointer; aligned ops: the alignment
+  // For a chunk with the mmapped bit: the offset of its mapping's start
+  // before the chunk (non-zero for aligned allocations).
+  uint64_t mmapped_chunk_offset = 0;
+  // Per op (see Op in proto/trace.proto), e.g. realloc: [old pointer];
+  // aligned allocations: [alignment]; unused entries are 0.
+  int64_t aux[kMaxAux] = {};
   uint32_t thread_id = 0;
   uint32_t op = 0;        // heapgap::trace::Op
 };

@@ -24,16 +24,29 @@ bool DecodeEventBatch(const trace::EventBatch& batch, std::vector<Event>* out, s
   if (has_chunk_headers && !column_ok(batch.chunk_header_size(), "chunk_header")) return false;
 
   int aux_needed = 0;
+  bool unknown_ops = false;
   for (uint32_t op : batch.op()) {
-    if (ClassifyOp(op) == OpKind::kInvalid) {
+    const OpKind kind = ClassifyOp(op);
+    if (kind == OpKind::kInvalid) {
       *error = absl::StrCat("event batch has op ", op, ", which no writer produces");
       return false;
     }
-    aux_needed += OpHasAux(op);
+    unknown_ops |= kind == OpKind::kUnknown;
+    aux_needed += OpAuxCount(op);
   }
   if (batch.aux_size() != aux_needed) {
     *error = absl::StrCat("event batch has ", batch.aux_size(), " aux entries, its ops need ",
-                          aux_needed);
+                          aux_needed,
+                          unknown_ops ? " (it has ops this heapgap does not know; a newer heapgap "
+                                        "may read it)"
+                                      : "");
+    return false;
+  }
+  int offsets_needed = 0;
+  for (uint64_t header : batch.chunk_header()) offsets_needed += (header & kChunkMmapped) != 0;
+  if (batch.mmapped_chunk_offset_size() != offsets_needed) {
+    *error = absl::StrCat("event batch has ", batch.mmapped_chunk_offset_size(),
+                          " mmapped chunk offsets for ", offsets_needed, " mmapped chunks");
     return false;
   }
 
@@ -48,6 +61,7 @@ bool DecodeEventBatch(const trace::EventBatch& batch, std::vector<Event>* out, s
   const uint64_t* stack_ids = batch.stack_id().data();
   const uint64_t* chunk_headers = batch.chunk_header().data();
   const int64_t* aux = batch.aux().data();
+  const uint64_t* mmapped_offsets = batch.mmapped_chunk_offset().data();
   uint64_t seq = batch.base_seq();
   uint64_t time = batch.base_time_ns();
   uint64_t address = 0;
@@ -63,8 +77,10 @@ bool DecodeEventBatch(const trace::EventBatch& batch, std::vector<Event>* out, s
     e.size = sizes[i];
     e.stack_id = stack_ids[i];
     e.chunk_header = has_chunk_headers ? chunk_headers[i] : 0;
+    e.mmapped_chunk_offset = (e.chunk_header & kChunkMmapped) != 0 ? *mmapped_offsets++ : 0;
     e.op = ops[i];
-    e.aux = OpHasAux(ops[i]) ? *aux++ : 0;
+    const int aux_count = OpAuxCount(ops[i]);
+    for (int k = 0; k < kMaxAux; ++k) e.aux[k] = k < aux_count ? *aux++ : 0;
     e.thread_id = thread_id;
   }
   return true;

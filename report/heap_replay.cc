@@ -50,7 +50,9 @@ void HeapReplay::Apply(const Event& e) {
   last_time_ns_ = e.time_ns;
   const OpKind kind = ClassifyOp(e.op);
   if (kind != OpKind::kAllocation && kind != OpKind::kRelease) {
-    ++totals_.unknown_ops;
+    // Address-space events do not change the live blocks, and do not count
+    // as a thread's next event for temporary allocations.
+    if (kind == OpKind::kUnknown) ++totals_.unknown_ops;
     return;
   }
   ThreadState& thread = Thread(e.thread_id);
@@ -155,7 +157,7 @@ void HeapReplay::Release(const Event& e, ThreadState& thread) {
 void HeapReplay::SettleRealloc(ThreadState& thread, const Event* next) {
   thread.realloc_pending = false;
   if (next != nullptr && next->op == ReallocOpFor(thread.realloc_op) &&
-      static_cast<uint64_t>(next->aux) == thread.realloc_address) {
+      static_cast<uint64_t>(next->aux[0]) == thread.realloc_address) {
     return;  // a resize: its allocation half counts the call
   }
   // realloc(p, 0), or a realloc whose allocation half was lost: the block

@@ -11,30 +11,40 @@ namespace heapgap::report {
 
 // The op numbers as recorded; mirrors heapgap::trace::Op without pulling the
 // generated header into every user.
-enum class OpKind : uint8_t { kInvalid, kAllocation, kRelease, kUnknown };
+enum class OpKind : uint8_t {
+  kInvalid,
+  kAllocation,
+  kRelease,
+  kAddressSpace,  // break moves, arena heaps, mmap & co., thread start and exit
+  kUnknown,
+};
 
 constexpr uint32_t kFirstAllocationOp = 1;    // MALLOC
 constexpr uint32_t kLastAllocationOp = 17;    // NEW_ARRAY_ALIGNED_NOTHROW
 constexpr uint32_t kFirstReleaseOp = 32;      // FREE
 constexpr uint32_t kLastReleaseOp = 46;       // DELETE_ARRAY_ALIGNED_NOTHROW
-constexpr uint32_t kFirstReservedOp = 64;     // address-space events, not yet defined
+constexpr uint32_t kFirstAddressSpaceOp = 64;  // BREAK_MOVE
+constexpr uint32_t kLastAddressSpaceOp = 75;   // THREAD_EXIT
+constexpr int kMaxAux = 3;                     // most aux entries of one event
 
 constexpr uint32_t kOpRealloc = 3;
 constexpr uint32_t kOpReallocArray = 4;
 constexpr uint32_t kOpReallocFree = 33;
 constexpr uint32_t kOpReallocArrayFree = 34;
 
-// kUnknown: an op from a newer writer (64 and up) that this reader skips.
-// kInvalid: a value no writer may produce.
+// kUnknown: an op from a newer writer (above THREAD_EXIT) that this reader
+// skips. kInvalid: a value no writer may produce.
 constexpr OpKind ClassifyOp(uint32_t op) {
   if (op >= kFirstAllocationOp && op <= kLastAllocationOp) return OpKind::kAllocation;
   if (op >= kFirstReleaseOp && op <= kLastReleaseOp) return OpKind::kRelease;
-  if (op >= kFirstReservedOp) return OpKind::kUnknown;
+  if (op >= kFirstAddressSpaceOp && op <= kLastAddressSpaceOp) return OpKind::kAddressSpace;
+  if (op > kLastAddressSpaceOp) return OpKind::kUnknown;
   return OpKind::kInvalid;
 }
 
-// True for the ops whose event carries one entry in EventBatch.aux.
-constexpr bool OpHasAux(uint32_t op) {
+// How many EventBatch.aux entries an event of this op carries (see Op in
+// proto/trace.proto). 0 for ops this reader does not know.
+constexpr int OpAuxCount(uint32_t op) {
   switch (op) {
     case 3:   // REALLOC
     case 4:   // REALLOCARRAY
@@ -45,11 +55,26 @@ constexpr bool OpHasAux(uint32_t op) {
     case 15:  // NEW_ARRAY_ALIGNED
     case 16:  // NEW_ALIGNED_NOTHROW
     case 17:  // NEW_ARRAY_ALIGNED_NOTHROW
-      return true;
+    case 67:  // MUNMAP
+    case 69:  // BRK
+    case 70:  // SBRK
+    case 72:  // MALLOC_TRIM
+      return 1;
+    case 64:  // BREAK_MOVE
+    case 71:  // MADVISE
+      return 2;
+    case 65:  // ARENA_HEAP
+    case 66:  // MMAP
+    case 68:  // MREMAP
+    case 73:  // MALLOPT
+      return 3;
     default:
-      return false;
+      return 0;
   }
 }
+
+// glibc's chunk header bit for a block that has its own mapping.
+constexpr uint64_t kChunkMmapped = 2;
 
 constexpr bool IsReallocOp(uint32_t op) { return op == kOpRealloc || op == kOpReallocArray; }
 constexpr bool IsReallocFreeOp(uint32_t op) {

@@ -9,8 +9,13 @@
 namespace heapgap::testing {
 namespace {
 
-bool OpHasAux(uint32_t op) {
-  return op == 3 || op == 4 || op == 5 || op == 6 || op == 7 || (op >= 14 && op <= 17);
+// Aux entries per op, as proto/trace.proto lists them.
+int AuxCount(uint32_t op) {
+  if (op == 3 || op == 4 || op == 5 || op == 6 || op == 7 || (op >= 14 && op <= 17)) return 1;
+  if (op == 67 || op == 69 || op == 70 || op == 72) return 1;
+  if (op == 64 || op == 71) return 2;
+  if (op == 65 || op == 66 || op == 68 || op == 73) return 3;
+  return 0;
 }
 
 void Append(const trace::Record& record, std::string* out) {
@@ -28,7 +33,7 @@ TestEvent Alloc(uint64_t seq, uint64_t address, uint64_t size, uint64_t stack, u
   e.address = address;
   e.size = size;
   e.stack = stack;
-  if (op == kMemalign || op == kNewAligned) e.aux = 16;
+  if (op == kMemalign || op == kNewAligned) e.aux[0] = 16;
   return e;
 }
 
@@ -45,7 +50,7 @@ std::vector<TestEvent> Realloc(uint64_t seq, uint64_t old_address, uint64_t new_
   std::vector<TestEvent> events;
   if (old_address != 0) events.push_back(Free(seq, old_address, kReallocFree));
   TestEvent grown = Alloc(seq + 1, new_address, size, stack, kRealloc);
-  grown.aux = static_cast<int64_t>(old_address);
+  grown.aux[0] = static_cast<int64_t>(old_address);
   events.push_back(grown);
   return events;
 }
@@ -130,8 +135,12 @@ void TraceBuilder::Events(uint32_t thread_id, const std::vector<TestEvent>& even
     batch->add_address_delta(static_cast<int64_t>(e.address - address));
     batch->add_size(e.size);
     batch->add_stack_id(e.stack);
-    batch->add_chunk_header(e.size == 0 ? 0 : ((e.size + 8 + 15) & ~uint64_t{15}) | 1);
-    if (OpHasAux(e.op)) batch->add_aux(e.aux);
+    const uint64_t header = e.chunk_header != 0 ? e.chunk_header
+                            : e.size == 0        ? 0
+                                                 : ((e.size + 8 + 15) & ~uint64_t{15}) | 1;
+    batch->add_chunk_header(header);
+    if (header & 2) batch->add_mmapped_chunk_offset(e.mmapped_chunk_offset);
+    for (int k = 0; k < AuxCount(e.op); ++k) batch->add_aux(e.aux[k]);
     seq = e.seq;
     time = time_of(e);
     address = e.address;

@@ -16,18 +16,21 @@ namespace heapgap::testing {
 enum : uint32_t {
   kMalloc = 1, kCalloc = 2, kRealloc = 3, kMemalign = 5, kNew = 10, kNewArray = 11,
   kNewAligned = 14, kFree = 32, kReallocFree = 33, kDelete = 35, kDeleteArray = 36,
-  kDeleteSized = 37,
+  kDeleteSized = 37, kBreakMove = 64, kMmap = 66, kMunmap = 67, kThreadExit = 75,
 };
 
-// One event as a test writes it; aux is written only for ops that define it.
+// One event as a test writes it; as many aux entries are written as the op
+// defines.
 struct TestEvent {
   uint32_t op = 0;
   uint64_t seq = 0;
   uint64_t address = 0;
   uint64_t size = 0;
   uint64_t stack = 0;
-  int64_t aux = 0;
-  uint64_t time_ns = 0;  // 0: derived from seq
+  int64_t aux[3] = {};
+  uint64_t time_ns = 0;        // 0: derived from seq
+  uint64_t chunk_header = 0;   // 0: derived from size
+  uint64_t mmapped_chunk_offset = 0;
 };
 
 TestEvent Alloc(uint64_t seq, uint64_t address, uint64_t size, uint64_t stack,
