@@ -11,8 +11,10 @@
 #include <unistd.h>
 
 #include <initializer_list>
+#include <cstring>
 #include <new>
 
+#include "interpose/private_heap.h"
 #include "interpose/recorder.h"
 
 extern "C" {
@@ -36,6 +38,29 @@ Fn RealFunction(const char* name) {
   return reinterpret_cast<Fn>(f);
 }
 
+// heapgap's own allocations (tls_state.in_tracer) come from the private heap,
+// so that the program's heap looks exactly as it would without heapgap.
+inline void* TracerAllocate(size_t size, size_t alignment, void* (*fallback)(size_t, size_t)) {
+  void* p = PrivateAllocate(size, alignment);
+  return p ? p : fallback(size, alignment);
+}
+inline void* GlibcMalloc(size_t size, size_t) { return __libc_malloc(size); }
+inline void* GlibcMemalign(size_t size, size_t alignment) { return __libc_memalign(alignment, size); }
+inline bool InTracer() { return __builtin_expect(tls_state.in_tracer != 0, 0); }
+
+void* PrivateRealloc(void* p, size_t size) {
+  if (size == 0) {
+    PrivateFree(p);
+    return nullptr;
+  }
+  void* q = TracerAllocate(size, 16, GlibcMalloc);
+  if (!q) return nullptr;
+  const size_t old_size = PrivateSize(p);
+  memcpy(q, p, old_size < size ? old_size : size);
+  PrivateFree(p);
+  return q;
+}
+
 // True when this call is recorded. Runs before glibc does: a break that
 // moved since the last call moved between calls.
 inline bool BeforeCall() {
@@ -54,6 +79,7 @@ inline bool BeforeCall() {
   } while (0)
 
 inline void RecordedFree(uint32_t operation, void* p, uint64_t size = 0) {
+  if (__builtin_expect(InPrivateHeap(p), 0)) return PrivateFree(p);
   PendingRelease release;
   if (p != nullptr && BeforeCall() && BeginRelease(p, release)) {
     __libc_free(p);
@@ -64,6 +90,8 @@ inline void RecordedFree(uint32_t operation, void* p, uint64_t size = 0) {
 }
 
 void* ReallocImpl(uint32_t alloc_op, uint32_t free_op, void* p, size_t size) {
+  if (__builtin_expect(InPrivateHeap(p), 0)) return PrivateRealloc(p, size);
+  if (InTracer() && p == nullptr) return TracerAllocate(size, 16, GlibcMalloc);
   if (!BeforeCall()) return __libc_realloc(p, size);
   if (p == nullptr) {
     void* q = __libc_realloc(nullptr, size);
@@ -106,9 +134,9 @@ void* CallLibstdcxx(const char* name, Args... args) {
   Fn real = RealFunction<Fn>(name);
   if (!real) return nullptr;
   // Its internal malloc calls are not separate events: this new is recorded.
-  ++tls_state.in_tracer;
+  ++tls_state.in_passthrough;
   struct Restore {
-    ~Restore() { --tls_state.in_tracer; }
+    ~Restore() { --tls_state.in_passthrough; }
   } restore;
   return real(args...);
 }
@@ -133,12 +161,19 @@ namespace op = heapgap::op;
 extern "C" {
 
 __attribute__((visibility("default"))) void* malloc(size_t size) {
+  if (heapgap::InTracer()) return heapgap::TracerAllocate(size, 16, heapgap::GlibcMalloc);
   HEAPGAP_RECORDED_ALLOC(op::kMalloc, __libc_malloc(size), size, 0);
 }
 
 __attribute__((visibility("default"))) void free(void* p) { RecordedFree(op::kFree, p); }
 
 __attribute__((visibility("default"))) void* calloc(size_t n, size_t size) {
+  if (heapgap::InTracer()) {
+    size_t bytes;
+    if (__builtin_mul_overflow(n, size, &bytes)) return __libc_calloc(n, size);
+    void* p = heapgap::PrivateAllocate(bytes, 16);  // zeroed
+    return p ? p : __libc_calloc(n, size);
+  }
   HEAPGAP_RECORDED_ALLOC(op::kCalloc, __libc_calloc(n, size), static_cast<uint64_t>(n) * size, 0);
 }
 
@@ -156,11 +191,15 @@ __attribute__((visibility("default"))) void* reallocarray(void* p, size_t n, siz
 }
 
 __attribute__((visibility("default"))) void* memalign(size_t alignment, size_t size) {
+  if (heapgap::InTracer() && heapgap::ValidAlignment(alignment))
+    return heapgap::TracerAllocate(size, alignment, heapgap::GlibcMemalign);
   HEAPGAP_RECORDED_ALLOC(op::kMemalign, __libc_memalign(alignment, size), size,
                          static_cast<int64_t>(alignment));
 }
 
 __attribute__((visibility("default"))) void* aligned_alloc(size_t alignment, size_t size) {
+  if (heapgap::InTracer() && heapgap::ValidAlignment(alignment))
+    return heapgap::TracerAllocate(size, alignment, heapgap::GlibcMemalign);
   // In glibc 2.36 aligned_alloc is an alias of memalign.
   HEAPGAP_RECORDED_ALLOC(op::kAlignedAlloc, __libc_memalign(alignment, size), size,
                          static_cast<int64_t>(alignment));
@@ -171,6 +210,10 @@ __attribute__((visibility("default"))) int posix_memalign(void** out, size_t ali
   if (alignment % sizeof(void*) != 0 || !heapgap::ValidAlignment(alignment / sizeof(void*)) ||
       alignment == 0)
     return EINVAL;
+  if (heapgap::InTracer()) {
+    *out = heapgap::TracerAllocate(size, alignment, heapgap::GlibcMemalign);
+    return *out ? 0 : ENOMEM;
+  }
   const bool traced = heapgap::BeforeCall();
   void* p = __libc_memalign(alignment, size);
   if (p == nullptr) return ENOMEM;
@@ -180,11 +223,22 @@ __attribute__((visibility("default"))) int posix_memalign(void** out, size_t ali
 }
 
 __attribute__((visibility("default"))) void* valloc(size_t size) {
+  if (heapgap::InTracer()) return heapgap::TracerAllocate(size, 4096, heapgap::GlibcMemalign);
   HEAPGAP_RECORDED_ALLOC(op::kValloc, __libc_valloc(size), size, 0);
 }
 
 __attribute__((visibility("default"))) void* pvalloc(size_t size) {
+  if (heapgap::InTracer())
+    return heapgap::TracerAllocate((size + 4095) & ~size_t{4095}, 4096, heapgap::GlibcMemalign);
   HEAPGAP_RECORDED_ALLOC(op::kPvalloc, __libc_pvalloc(size), size, 0);
+}
+
+
+__attribute__((visibility("default"))) size_t malloc_usable_size(void* p) {
+  using Fn = size_t (*)(void*);
+  if (heapgap::InPrivateHeap(p)) return heapgap::PrivateSize(p);
+  static Fn real = heapgap::RealFunction<Fn>("malloc_usable_size");
+  return real(p);
 }
 
 // ---- The program's own address-space calls ---------------------------------
@@ -389,6 +443,7 @@ __attribute__((visibility("default"))) void abort(void) {
 #define HEAPGAP_EXPORT __attribute__((visibility("default")))
 
 HEAPGAP_EXPORT void* operator new(size_t size) {
+  if (heapgap::InTracer()) return heapgap::TracerAllocate(size ? size : 1, 16, heapgap::GlibcMalloc);
   const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0)) p = CallLibstdcxx<heapgap::NewFn>("_Znwm", size);
@@ -396,6 +451,7 @@ HEAPGAP_EXPORT void* operator new(size_t size) {
   return p;
 }
 HEAPGAP_EXPORT void* operator new[](size_t size) {
+  if (heapgap::InTracer()) return heapgap::TracerAllocate(size ? size : 1, 16, heapgap::GlibcMalloc);
   const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0)) p = CallLibstdcxx<heapgap::NewFn>("_Znam", size);
@@ -403,6 +459,7 @@ HEAPGAP_EXPORT void* operator new[](size_t size) {
   return p;
 }
 HEAPGAP_EXPORT void* operator new(size_t size, const std::nothrow_t& tag) noexcept {
+  if (heapgap::InTracer()) return heapgap::TracerAllocate(size ? size : 1, 16, heapgap::GlibcMalloc);
   const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0))
@@ -411,6 +468,7 @@ HEAPGAP_EXPORT void* operator new(size_t size, const std::nothrow_t& tag) noexce
   return p;
 }
 HEAPGAP_EXPORT void* operator new[](size_t size, const std::nothrow_t& tag) noexcept {
+  if (heapgap::InTracer()) return heapgap::TracerAllocate(size ? size : 1, 16, heapgap::GlibcMalloc);
   const bool traced = heapgap::BeforeCall();
   void* p = __libc_malloc(size ? size : 1);
   if (__builtin_expect(p == nullptr, 0))

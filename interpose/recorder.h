@@ -23,7 +23,8 @@ struct ThreadSlot;
 // allocates and never runs a constructor or destructor.
 struct ThreadState {
   ThreadSlot* slot;
-  uint32_t in_tracer;  // heapgap's own code runs: allocations pass through unrecorded
+  uint32_t in_tracer;  // heapgap's own code runs: its allocations go to the private heap
+  uint32_t in_passthrough;  // forwarding to libstdc++'s operator new: not separate events
   uint32_t in_unwind;  // inside libunwind: a nested event is recorded without a stack
   uint32_t in_record;  // holding heapgap locks: a nested event is counted as lost
 };
@@ -35,7 +36,7 @@ extern std::atomic<bool> g_tracing;
 bool StartTracingIfNeeded();
 
 inline bool ShouldRecord(const ThreadState& t) {
-  if (__builtin_expect(t.in_tracer != 0, 0)) return false;
+  if (__builtin_expect((t.in_tracer | t.in_passthrough) != 0, 0)) return false;
   if (__builtin_expect(g_tracing.load(std::memory_order_relaxed), 1)) return true;
   return StartTracingIfNeeded();
 }
