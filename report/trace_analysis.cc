@@ -109,7 +109,8 @@ void AddWarnings(const TraceReader& reader, const std::optional<trace::Trailer>&
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& path) {
+absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& path,
+                                                            AnalysisObserver* observer) {
   absl::StatusOr<std::unique_ptr<TraceReader>> opened = TraceReader::Open(path);
   if (!opened.ok()) return opened.status();
   TraceReader& reader = **opened;
@@ -127,7 +128,10 @@ absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& p
 
   EventOrderer orderer;
   HeapReplay& replay = a.replay;
-  auto apply = [&replay](const Event& e) { replay.Apply(e); };
+  auto apply = [&replay, observer](const Event& e) {
+    replay.Apply(e);
+    if (observer != nullptr) observer->OnEvent(e, replay);
+  };
   std::optional<trace::Trailer> trailer;
   std::optional<trace::ProcessEnd> process_end;
   uint64_t batch_lost_events = 0;
@@ -172,6 +176,7 @@ absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& p
       default:
         break;
     }
+    if (observer != nullptr) observer->OnRecord(*record, reader.bytes_read());
   }
   orderer.ReleaseAll(apply);
   replay.Finish();

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "report/event.h"
 #include "report/heap_replay.h"
 #include "report/module_map.h"
 #include "report/stack_table.h"
@@ -63,9 +64,21 @@ struct TraceAnalysis {
   }
 };
 
+// Watches an analysis while it reads, for progress and for views that need
+// more than the analysis keeps. The defaults do nothing.
+class AnalysisObserver {
+ public:
+  virtual ~AnalysisObserver() = default;
+  // After each record; `bytes_read` counts from the start of the file.
+  virtual void OnRecord(const trace::Record& /*record*/, uint64_t /*bytes_read*/) {}
+  // After the replay applied `event`, in the restored order.
+  virtual void OnEvent(const Event& /*event*/, const HeapReplay& /*replay*/) {}
+};
+
 // Reads and replays the trace at `path`. Errors are one-line messages naming
 // the file (see TraceReader); a truncated trace is not an error.
-absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& path);
+absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& path,
+                                                            AnalysisObserver* observer = nullptr);
 
 }  // namespace heapgap::report
 
