@@ -88,7 +88,8 @@ void HeapReplay::Allocate(const Event& e, ThreadState& thread) {
   ++totals_.allocations;
   totals_.bytes_allocated += e.size;
   const uint32_t stack = StackIndex(e.stack_id);
-  LiveBlock block{e.size, e.time_ns, stack, e.thread_id, e.op};
+  LiveBlock block{e.size, e.time_ns, stack, e.thread_id, e.op,
+                  static_cast<uint8_t>(LeakKind::kUnchecked)};
   auto [it, inserted] = live_.try_emplace(e.address, block);
   if (!inserted) {
     // The previous block's release was not recorded (a lost event): it is
@@ -129,6 +130,9 @@ void HeapReplay::Release(const Event& e, ThreadState& thread) {
   auto it = live_.find(e.address);
   if (it == live_.end()) {
     ++(forked_ ? totals_.inherited_frees : totals_.unknown_frees);
+    // A fork child releases its parent's blocks; the tracer gives a release
+    // a stack when it never handed the pointer out at all.
+    if (!forked_ || e.stack_id != 0) RecordError(ReleaseErrorKind::kInvalid, e, nullptr);
     if (realloc) {
       thread.realloc_pending = true;
       thread.realloc_freed_newest = false;
@@ -140,7 +144,10 @@ void HeapReplay::Release(const Event& e, ThreadState& thread) {
   const LiveBlock block = it->second;
   live_.erase(it);
   ++totals_.frees;
-  if (FamilyOf(block.op) != FamilyOf(e.op)) ++totals_.mismatched_frees;
+  if (FamilyOf(block.op) != FamilyOf(e.op)) {
+    ++totals_.mismatched_frees;
+    RecordError(ReleaseErrorKind::kMismatched, e, &block);
+  }
   Forget(block);
   if (realloc) {
     thread.realloc_pending = true;
@@ -167,6 +174,43 @@ void HeapReplay::SettleRealloc(ThreadState& thread, const Event* next) {
     ++totals_.temporary_allocations;
     ++stacks_[thread.realloc_stack].temporary;
   }
+}
+
+void HeapReplay::RecordError(ReleaseErrorKind kind, const Event& release, const LiveBlock* block) {
+  const uint32_t alloc_op = block != nullptr ? block->op : 0;
+  const uint64_t alloc_stack = block != nullptr ? stacks_[block->stack].stack_id : 0;
+  auto [it, inserted] = release_error_index_.try_emplace(
+      std::make_tuple(static_cast<uint8_t>(kind), alloc_op, release.op, alloc_stack,
+                      release.stack_id),
+      static_cast<uint32_t>(release_errors_.size()));
+  if (inserted) {
+    ReleaseError error;
+    error.kind = kind;
+    error.alloc_op = alloc_op;
+    error.free_op = release.op;
+    error.alloc_stack_id = alloc_stack;
+    error.free_stack_id = release.stack_id;
+    error.address = release.address;
+    error.size = block != nullptr ? block->size : 0;
+    error.time_ns = release.time_ns;
+    error.thread_id = release.thread_id;
+    release_errors_.push_back(error);
+  }
+  ++release_errors_[it->second].count;
+}
+
+uint64_t HeapReplay::SetLeakKinds(const std::vector<uint64_t>& addresses,
+                                  const std::vector<uint8_t>& kinds) {
+  uint64_t not_live = 0;
+  for (size_t i = 0; i < addresses.size() && i < kinds.size(); ++i) {
+    auto it = live_.find(addresses[i]);
+    if (it == live_.end()) {
+      ++not_live;
+      continue;
+    }
+    it->second.leak_kind = kinds[i];
+  }
+  return not_live;
 }
 
 void HeapReplay::Finish() {

@@ -9,10 +9,12 @@
 
 #include <array>
 #include <cstdint>
+#include <tuple>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "report/event.h"
+#include "report/leak_kind.h"
 
 namespace heapgap::report {
 
@@ -35,6 +37,36 @@ struct HeapTotals {
   // Calls per op number; a realloc call counts under REALLOC (or
   // REALLOCARRAY) only, whether or not it released a block.
   std::array<uint64_t, 64> calls_by_op{};
+};
+
+// A release that the allocator should not have been asked for: a block
+// released by a function of another family than its allocator's, or a pointer
+// that was never handed out. Errors with the same kind, functions and stacks
+// are counted together; the first occurrence gives address, size and time.
+enum class ReleaseErrorKind : uint8_t { kMismatched, kInvalid };
+
+struct ReleaseError {
+  ReleaseErrorKind kind = ReleaseErrorKind::kInvalid;
+  uint32_t alloc_op = 0;         // 0 for an invalid release
+  uint32_t free_op = 0;
+  uint64_t alloc_stack_id = 0;   // 0 for an invalid release, or no stack
+  uint64_t free_stack_id = 0;    // 0 when the trace holds no release stack
+  uint64_t address = 0;
+  uint64_t size = 0;             // the block's requested size (mismatched only)
+  uint64_t time_ns = 0;          // CLOCK_MONOTONIC
+  uint32_t thread_id = 0;
+  uint64_t count = 0;
+};
+
+// A block live at the end of the replay, as ForEachLiveBlock() shows it.
+struct LiveBlockInfo {
+  uint64_t address = 0;
+  uint64_t size = 0;
+  uint64_t stack_id = 0;
+  uint64_t time_ns = 0;
+  uint32_t thread_id = 0;
+  uint32_t op = 0;
+  LeakKind kind = LeakKind::kUnchecked;  // the leak scan's verdict, if any
 };
 
 struct StackStats {
@@ -71,6 +103,31 @@ class HeapReplay {
   uint64_t last_time_ns() const { return last_time_ns_; }
 
   const std::vector<StackStats>& stacks() const { return stacks_; }
+  // Release errors grouped by kind, functions and stacks, in order of first
+  // occurrence.
+  const std::vector<ReleaseError>& release_errors() const { return release_errors_; }
+
+  // Gives each block in `addresses` that is live now the verdict at the same
+  // index of `kinds` (LeakKind values); returns how many addresses are not
+  // live. Blocks allocated later start unchecked.
+  uint64_t SetLeakKinds(const std::vector<uint64_t>& addresses, const std::vector<uint8_t>& kinds);
+
+  // Calls `visit(const LiveBlockInfo&)` for every live block, in no
+  // particular order.
+  template <typename Visit>
+  void ForEachLiveBlock(Visit&& visit) const {
+    for (const auto& [address, block] : live_) {
+      LiveBlockInfo info;
+      info.address = address;
+      info.size = block.size;
+      info.stack_id = stacks_[block.stack].stack_id;
+      info.time_ns = block.time_ns;
+      info.thread_id = block.thread_id;
+      info.op = block.op;
+      info.kind = static_cast<LeakKind>(block.leak_kind);
+      visit(info);
+    }
+  }
   // A stack's live bytes and blocks at the peak.
   uint64_t PeakBytes(const StackStats& s) const {
     return s.epoch == snapshot_epoch_ ? s.snapshot_bytes : s.live_bytes;
@@ -86,6 +143,7 @@ class HeapReplay {
     uint32_t stack;  // index into stacks_
     uint32_t thread_id;
     uint32_t op;
+    uint8_t leak_kind;  // LeakKind
   };
   // What the previous event of a thread leaves for its next event to settle.
   struct ThreadState {
@@ -105,6 +163,7 @@ class HeapReplay {
   void SettleRealloc(ThreadState& thread, const Event* next);
   // Removes a live block's bytes from the totals and its stack.
   void Forget(const LiveBlock& block);
+  void RecordError(ReleaseErrorKind kind, const Event& release, const LiveBlock* block);
   uint32_t StackIndex(uint64_t stack_id);
   ThreadState& Thread(uint32_t thread_id);
   // Before a stack's live values change: keep its value at the peak.
@@ -130,6 +189,10 @@ class HeapReplay {
 
   std::vector<StackStats> stacks_;
   absl::flat_hash_map<uint64_t, uint32_t> stack_index_;
+  std::vector<ReleaseError> release_errors_;
+  // (kind, alloc op, free op, alloc stack id, free stack id) -> index.
+  absl::flat_hash_map<std::tuple<uint8_t, uint32_t, uint32_t, uint64_t, uint64_t>, uint32_t>
+      release_error_index_;
   uint64_t cached_stack_id_ = UINT64_MAX;
   uint32_t cached_stack_index_ = 0;
 

@@ -128,7 +128,9 @@ absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& p
 
   EventOrderer orderer;
   HeapReplay& replay = a.replay;
-  auto apply = [&replay, observer](const Event& e) {
+  LeakScanApplier leak_scan;
+  auto apply = [&replay, &leak_scan, observer](const Event& e) {
+    leak_scan.BeforeEvent(e, replay);
     replay.Apply(e);
     if (observer != nullptr) observer->OnEvent(e, replay);
   };
@@ -173,13 +175,18 @@ absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& p
       case trace::Record::kProcessEnd:
         process_end = record->process_end();
         break;
+      case trace::Record::kLeakScan:
+        if (!leak_scan.Take(record->leak_scan(), &error)) return reader.CorruptRecord(error);
+        break;
       default:
         break;
     }
     if (observer != nullptr) observer->OnRecord(*record, reader.bytes_read());
   }
   orderer.ReleaseAll(apply);
+  leak_scan.Finish(replay);
   replay.Finish();
+  a.leak_scan = leak_scan.facts();
 
   a.records = reader.records_read();
   a.max_buffered_events = orderer.max_buffered();

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "report/event.h"
 #include "report/heap_replay.h"
+#include "report/leak_scan.h"
 #include "report/module_map.h"
 #include "report/stack_table.h"
 #include "trace.pb.h"
@@ -57,6 +58,9 @@ struct TraceAnalysis {
   ModuleMap modules;
   StackTable stacks;
   HeapReplay replay;
+  // The leak scan of a clean exit, already applied to the replay's live
+  // blocks; nullopt when the trace has none.
+  std::optional<LeakScanFacts> leak_scan;
 
   // Nanoseconds since the start of tracing for a CLOCK_MONOTONIC time.
   uint64_t SinceStart(uint64_t mono_ns) const {
