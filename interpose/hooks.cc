@@ -81,7 +81,14 @@ inline bool BeforeCall() {
 inline void RecordedFree(uint32_t operation, void* p, uint64_t size = 0) {
   if (__builtin_expect(InPrivateHeap(p), 0)) return PrivateFree(p);
   PendingRelease release;
-  if (p != nullptr && BeforeCall() && BeginRelease(p, release)) {
+  if (p != nullptr && BeforeCall() && BeginRelease(operation, p, release)) {
+    if (release.unknown) {
+      // glibc may abort on a pointer it never handed out: record it first.
+      FinishRelease(release, operation, p, size);
+      FlushNow();
+      __libc_free(p);
+      return;
+    }
     __libc_free(p);
     FinishRelease(release, operation, p, size);
     return;
@@ -99,7 +106,7 @@ void* ReallocImpl(uint32_t alloc_op, uint32_t free_op, void* p, size_t size) {
     return q;
   }
   PendingRelease release;
-  if (!BeginRelease(p, release)) return __libc_realloc(p, size);
+  if (!BeginRelease(free_op, p, release)) return __libc_realloc(p, size);
   void* q = __libc_realloc(p, size);
   if (q == nullptr && size != 0) {
     CancelRelease(release);  // failed: p is untouched

@@ -22,6 +22,10 @@ class ModuleTracker {
   // Finds heapgap's own module (the one containing `own_address`).
   void Init(uintptr_t own_address);
   bool IsOwnAddress(uintptr_t pc) const { return pc >= own_begin_ && pc < own_end_; }
+  void OwnRange(uintptr_t& begin, uintptr_t& end) const {
+    begin = own_begin_;
+    end = own_end_;
+  }
 
   // Records loads and unloads since the last call; cheap when nothing
   // changed. Takes the dynamic loader's lock: call it with none of heapgap's

@@ -67,6 +67,12 @@ void ParseOptions(const char* text, Options& options, void (*complain)(const cha
           ok = ParseBool(value, value_len, options.flush_thread);
         } else if (key_is("quiet")) {
           ok = ParseBool(value, value_len, options.quiet);
+        } else if (key_is("leak_check")) {
+          ok = ParseBool(value, value_len, options.leak_check);
+        } else if (key_is("scan_mappings")) {
+          ok = ParseBool(value, value_len, options.scan_mappings);
+        } else if (key_is("freeres")) {
+          ok = ParseBool(value, value_len, options.freeres);
         } else {
           msg.Add("heapgap: ignoring unknown option: ").Add(p, key_len);
           complain(message);

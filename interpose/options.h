@@ -16,6 +16,9 @@ struct Options {
   int stack_depth = 64;
   bool flush_thread = true;
   bool quiet = false;
+  bool leak_check = true;      // keep the live set and scan for leaks at a clean exit
+  bool scan_mappings = true;   // every writable non-heap mapping is a root (like memcheck)
+  bool freeres = true;         // free libc's and libstdc++'s own buffers first (like valgrind)
 };
 
 // Parses `text` (may be null) over the defaults. Unknown keys and bad values

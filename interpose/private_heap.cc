@@ -88,4 +88,6 @@ size_t PrivateSize(const void* p) {
   return header->block_start + block_bytes - reinterpret_cast<uintptr_t>(p);
 }
 
+void ResetPrivateHeapAfterFork() { g_lock.ResetAfterFork(); }
+
 }  // namespace heapgap

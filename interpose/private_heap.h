@@ -26,6 +26,8 @@ void* PrivateAllocate(size_t size, size_t alignment);
 void PrivateFree(void* p);
 // Usable size of a private block.
 size_t PrivateSize(const void* p);
+// Fork child: a lock held by a thread that no longer exists.
+void ResetPrivateHeapAfterFork();
 
 }  // namespace heapgap
 

@@ -13,6 +13,9 @@
 #include <new>
 
 #include "interpose/heap_observer.h"
+#include "interpose/leak_scanner.h"
+#include "interpose/live_table.h"
+#include "interpose/private_heap.h"
 #include "interpose/module_tracker.h"
 #include "interpose/options.h"
 #include "interpose/stack_interner.h"
@@ -76,6 +79,9 @@ constinit TraceWriter g_writer;
 constinit ModuleTracker g_modules;
 constinit StackInterner g_stacks;
 constinit HeapObserver g_heap;
+constinit LiveTable g_live;
+constinit pid_t g_flush_thread_tid = 0;
+constinit uintptr_t g_flush_thread_stack = 0;
 constinit pthread_key_t g_thread_key;
 constinit bool g_thread_key_ready = false;
 
@@ -450,6 +456,9 @@ void TakeSampleIfActive() {
 
 void* FlushThreadMain(void*) {
   tls_state.in_tracer = 1;  // this thread is heapgap's own
+  int stack_marker = 0;
+  g_flush_thread_stack = reinterpret_cast<uintptr_t>(&stack_marker);
+  __atomic_store_n(&g_flush_thread_tid, CurrentTid(), __ATOMIC_RELEASE);
   for (;;) {
     timespec delay{0, static_cast<long>(kSampleIntervalNs)};
     while (nanosleep(&delay, &delay) != 0 && errno == EINTR) {
@@ -475,8 +484,14 @@ void StartFlushThread() {
   // The program's signals must never be delivered to heapgap's thread.
   pthread_attr_setsigmask_np(&attr, &all);
   pthread_t thread;
-  if (pthread_create(&thread, &attr, FlushThreadMain, nullptr) == 0)
+  g_flush_thread_tid = 0;
+  if (pthread_create(&thread, &attr, FlushThreadMain, nullptr) == 0) {
     pthread_setname_np(thread, "heapgap-flush");
+    // The exit-time leak scan must know which thread is heapgap's, even when
+    // the program ends a moment after starting.
+    for (int i = 0; i < 100000 && __atomic_load_n(&g_flush_thread_tid, __ATOMIC_ACQUIRE) == 0; ++i)
+      sched_yield();
+  }
   pthread_attr_destroy(&attr);
 }
 
@@ -530,6 +545,11 @@ void ForkChild() {
   g_stacks.ResetForNewTrace();
   g_modules.ResetForNewTrace();
   g_heap.ResetForNewTrace();
+  g_live.ResetLocksAfterFork();
+  ResetOwnMappingsAfterFork();
+  ResetPrivateHeapAfterFork();
+  g_flush_thread_tid = 0;
+  g_flush_thread_stack = 0;
   g_writer.AbandonInheritedFile();
   g_process.pid = getpid();
   g_process.parent_pid = getppid();
@@ -566,11 +586,42 @@ void WriteHeapWalkLocked() {
   UnmapPages(chunks, kMaxWalkedChunks * sizeof(uint64_t));
 }
 
+// What valgrind does at exit too: libc and libstdc++ free the buffers they
+// keep for the life of the process, so those are not reported. Only when no
+// other thread could still use them.
+void FreeRuntimeBuffers() {
+  if (!g_options.freeres || CountThreads(g_flush_thread_tid) != 1) return;
+  using FreeresFn = void (*)();
+  TracerScope tracer;  // dlsym itself
+  auto cxx = reinterpret_cast<FreeresFn>(dlsym(RTLD_DEFAULT, "_ZN9__gnu_cxx9__freeresEv"));
+  auto libc = reinterpret_cast<FreeresFn>(dlsym(RTLD_DEFAULT, "__libc_freeres"));
+  --tls_state.in_tracer;  // their frees are the program's
+  if (cxx) cxx();
+  if (libc) libc();
+  ++tls_state.in_tracer;
+}
+
+void WriteLeakScanLocked(uintptr_t stack_start) {
+  if (!g_options.leak_check) return;
+  LeakScanSettings settings;
+  settings.scan_mappings = g_options.scan_mappings;
+  g_modules.OwnRange(settings.own_module_begin, settings.own_module_end);
+  settings.stack_start = stack_start;
+  settings.skip_tid = g_flush_thread_tid;
+  settings.skip_stack_address = g_flush_thread_stack;
+  settings.seq = g_seq.load(std::memory_order_seq_cst);
+  settings.time_ns = MonotonicNs();
+  RunLeakScan(settings, g_live, g_writer);
+}
+
 void OnExit(int status, void*) {
+  const uintptr_t stack_start = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  if (g_tracing.load(std::memory_order_relaxed)) FreeRuntimeBuffers();
   FinishTrace(
-      [status](wire::Writer& out) {
+      [status, stack_start](wire::Writer& out) {
         WriteSampleLocked(/*final=*/true);
         WriteHeapWalkLocked();
+        WriteLeakScanLocked(stack_start);
         TrailerInfo trailer;
         trailer.exit_status = status;
         trailer.end_time_mono_ns = MonotonicNs();
@@ -628,6 +679,7 @@ void RecordAllocation(uint32_t op, void* address, uint64_t size, int64_t aux) {
   event.chunk_header = header;
   if (header & kChunkMmapped) event.mmapped_chunk_offset = ChunkPrevSize(address);
   event.aux[0] = aux;
+  if (g_options.leak_check) g_live.Insert(LiveBlock{event.address, size, FamilyOfOp(op), false});
   const uint64_t seq = AppendNow(t, slot, event);
   AfterCall(t, slot, seq, stack);
   if ((header & (kChunkMmapped | kChunkNonMainArena)) == kChunkNonMainArena) {
@@ -674,7 +726,7 @@ void NoteBreakBeforeCall() {
   errno = saved_errno;
 }
 
-bool BeginRelease(void* address, PendingRelease& release) {
+bool BeginRelease(uint32_t op, void* address, PendingRelease& release) {
   ThreadState& t = tls_state;
   if (t.in_record) {
     if (t.slot) t.slot->lost_events.fetch_add(1, std::memory_order_relaxed);
@@ -683,7 +735,23 @@ bool BeginRelease(void* address, PendingRelease& release) {
   const int saved_errno = errno;
   ThreadSlot* slot = CurrentSlot(t);
   if (slot) {
+    if (g_options.leak_check) {
+      LiveBlock block;
+      release.erased = g_live.Erase(reinterpret_cast<uint64_t>(address), &block);
+      release.unknown = !release.erased;
+      if (release.erased) {
+        release.erased_size = block.size;
+        release.erased_family = static_cast<uint8_t>(block.family);
+      }
+      // A mismatched or unknown release gets its own stack for the report.
+      if ((release.unknown || block.family != FamilyOfOp(op)) && !t.in_unwind) {
+        ++t.in_unwind;
+        release.stack = CaptureStack(slot);
+        --t.in_unwind;
+      }
+    }
     release.slot = slot;
+    release.address = reinterpret_cast<uint64_t>(address);
     release.chunk_header = ChunkHeader(address);
     release.chunk_offset = (release.chunk_header & kChunkMmapped) ? ChunkPrevSize(address) : 0;
     release.seq = ReserveSeq(slot, release.saved_pending);
@@ -695,7 +763,7 @@ bool BeginRelease(void* address, PendingRelease& release) {
 
 void FinishRelease(PendingRelease& release, uint32_t op, void* address, uint64_t size) {
   const int saved_errno = errno;
-  RawEvent event = MakeEvent(op, reinterpret_cast<uint64_t>(address), size, 0);
+  RawEvent event = MakeEvent(op, reinterpret_cast<uint64_t>(address), size, release.stack);
   event.seq = release.seq;
   event.time_ns = release.time_ns;
   event.chunk_header = release.chunk_header;
@@ -706,7 +774,14 @@ void FinishRelease(PendingRelease& release, uint32_t op, void* address, uint64_t
   errno = saved_errno;
 }
 
-void CancelRelease(PendingRelease& release) { ReleaseSeq(release.slot, release.saved_pending); }
+void CancelRelease(PendingRelease& release) {
+  if (release.erased) {
+    g_live.Insert(LiveBlock{release.address, release.erased_size, static_cast<AllocFamily>(release.erased_family), false});
+  }
+  ReleaseSeq(release.slot, release.saved_pending);
+}
+
+void FlushNow() { FlushAll(); }
 
 void OnLibraryLoad() {
   g_constructor_ran = true;

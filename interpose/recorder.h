@@ -44,6 +44,9 @@ inline bool ShouldRecord(const ThreadState& t) {
 // An allocation that glibc has completed. `aux` as defined in trace.proto.
 void RecordAllocation(uint32_t op, void* address, uint64_t size, int64_t aux);
 
+// Writes every buffered event now.
+void FlushNow();
+
 // Any other event (the program's own mmap, brk, mallopt, ...), with the
 // caller's stack. `aux` holds op::AuxCount(op) values.
 void RecordCall(uint32_t op, uint64_t address, uint64_t size, const int64_t* aux);
@@ -60,9 +63,17 @@ struct PendingRelease {
   uint64_t time_ns = 0;
   uint64_t chunk_header = 0;
   uint64_t chunk_offset = 0;
+  uint64_t address = 0;
+  uint64_t stack = 0;          // captured for a suspicious release only
+  bool unknown = false;        // heapgap never handed this pointer out
+  bool erased = false;         // removed from the live set (restored on cancel)
+  uint64_t erased_size = 0;
+  uint8_t erased_family = 0;
 };
 // False when this release is not recorded (the caller then just frees).
-bool BeginRelease(void* address, PendingRelease& release);
+// A release of a pointer heapgap never handed out (`unknown`) may make glibc
+// abort: record it and call FlushNow() before calling glibc.
+bool BeginRelease(uint32_t op, void* address, PendingRelease& release);
 void FinishRelease(PendingRelease& release, uint32_t op, void* address, uint64_t size);
 // The release did not happen (a failed realloc).
 void CancelRelease(PendingRelease& release);

@@ -54,16 +54,28 @@ class SpinLockHolder {
   SpinLock& lock_;
 };
 
+// heapgap's own mappings, so that the leak scan does not take its buffers
+// (full of block addresses) for the program's roots.
+void NoteOwnMapping(uintptr_t begin, size_t bytes);
+void ForgetOwnMapping(uintptr_t begin);
+// True when [begin, end) overlaps one of heapgap's own mappings.
+bool OverlapsOwnMapping(uintptr_t begin, uintptr_t end);
+void ResetOwnMappingsAfterFork();
+
 // Zeroed private memory straight from the kernel, or nullptr. Raw system
 // calls: libheapgap interposes mmap and munmap, and its own mappings are not
 // the program's.
 inline void* MapPages(size_t bytes) {
   long p = syscall(SYS_mmap, nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  return p < 0 && p > -4096 ? nullptr : reinterpret_cast<void*>(p);
+  if (p < 0 && p > -4096) return nullptr;
+  NoteOwnMapping(static_cast<uintptr_t>(p), bytes);
+  return reinterpret_cast<void*>(p);
 }
 inline void UnmapPages(void* p, size_t bytes) {
-  if (p) syscall(SYS_munmap, p, bytes);
+  if (!p) return;
+  ForgetOwnMapping(reinterpret_cast<uintptr_t>(p));
+  syscall(SYS_munmap, p, bytes);
 }
 
 // Copies memory that may be unmapped under us (another thread may trim the

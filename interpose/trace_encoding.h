@@ -193,6 +193,7 @@ enum RecordField : uint32_t {
   kRecordMallocSettings = 9,
   kRecordSample = 10,
   kRecordHeapWalk = 11,
+  kRecordLeakScan = 12,
 };
 
 }  // namespace heapgap

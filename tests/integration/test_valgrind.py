@@ -90,27 +90,22 @@ class ValgrindAgreementTest(TracedSampleTest):
                      leaks["blocks"]),
                     memcheck_figures(self, [sample(name)]))
 
-    def test_cpp_sample_matches_but_for_libstdcxx_freeres(self):
+    def test_cpp_sample_matches(self):
+        # At a clean exit heapgap, like valgrind, lets libstdc++ and libc
+        # free what they keep for the process's life (emergency EH pool,
+        # thread DTVs in the stack cache), so the figures agree exactly. One
+        # difference remains: the preload adds a TLS module, so each thread's
+        # DTV is one slot larger.
         allocs, frees, allocated, in_use_bytes, in_use_blocks = memcheck_figures(self, [sample("cpp_mix")])
         data = self.heapgap_figures("cpp_mix")
         totals, leaks = data["totals"], data["leaks"]
+        self.assertEqual((leaks["bytes"], leaks["blocks"]), (in_use_bytes, in_use_blocks), summarize(leaks))
         own = [r for r in leaks["records"] if in_module(r["stack"][0], "cpp_mix")]
         self.assertEqual(sum_records(own), (in_use_bytes, in_use_blocks), summarize(leaks))
-        freed_by_hooks = leaks["blocks"] - in_use_blocks
         self.assertEqual(totals["allocations"], allocs)
-        self.assertEqual(totals["frees"] + freed_by_hooks, frees)
-        dtvs = [r for r in leaks["records"] if "_dl_allocate_tls" in [function_name(f) for f in r["stack"]]]
-        self.assertEqual(sum_records(dtvs)[1], 3, "one DTV per std::thread")
+        self.assertEqual(totals["frees"], frees)
         larger_dtvs = 3 * DTV_SLOT_BYTES * tls_modules_added_by_preload(sample("cpp_mix"))
         self.assertEqual(totals["bytes_allocated"], allocated + larger_dtvs)
-        for record in leaks["records"]:
-            if record in own:
-                continue
-            functions = [function_name(f) for f in record["stack"]]
-            thread_block = "_dl_allocate_tls" in functions
-            libstdcxx_startup = in_module(record["stack"][0], "libstdc++.so.6") and "_dl_init" in functions
-            self.assertTrue(thread_block or libstdcxx_startup, summarize(leaks))
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -42,6 +42,8 @@ struct Trace {
   std::vector<trace::ModuleLoad> modules;
   std::vector<trace::ProcessEnd> ends;
   bool has_trailer = false;
+  bool has_scan = false;
+  std::map<uint64_t, uint32_t> leak_kind;  // block address -> LeakKind
   trace::Trailer trailer;
   uint64_t last_barrier = 0;
   bool barriers_ok = true;  // every event arrived before the barrier that covers it
@@ -94,6 +96,14 @@ Trace ReadTrace(const std::string& path) {
     if (r.has_trailer()) {
       t.has_trailer = true;
       t.trailer = r.trailer();
+    }
+    if (r.has_leak_scan()) {
+      t.has_scan = true;
+      uint64_t address = 0;
+      for (int i = 0; i < r.leak_scan().address_delta_size(); ++i) {
+        address += static_cast<uint64_t>(r.leak_scan().address_delta(i));
+        t.leak_kind[address] = r.leak_scan().kind(i);
+      }
     }
     if (r.has_barrier()) {
       EXPECT_GE(r.barrier().seq(), t.last_barrier);
@@ -381,6 +391,48 @@ TEST_F(PreloadTest, FileSizeLimitStopsTracingNotTheProgram) {
   Trace t = ReadTrace(r.traces[0]);
   EXPECT_FALSE(t.has_trailer);
   EXPECT_GT(t.events.size(), 0u);
+}
+
+TEST_F(PreloadTest, ExitScanClassifiesLikeMemcheck) {
+  RunResult r = Run("leaks");
+  ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  ASSERT_EQ(r.traces.size(), 1u);
+  Trace t = ReadTrace(r.traces[0]);
+  ASSERT_TRUE(t.has_scan);
+  // Replay to the blocks still allocated, then sum sizes per kind.
+  std::map<uint64_t, uint64_t> live;
+  for (const Event& e : t.events) {
+    if (e.op >= op::kBreakMove) continue;
+    if (e.op < op::kFree) live[e.address] = e.size;
+    else live.erase(e.address);
+  }
+  std::map<uint32_t, std::pair<uint64_t, int>> by_kind;
+  for (const auto& [address, size] : live) {
+    ASSERT_TRUE(t.leak_kind.count(address)) << std::hex << address;
+    auto& k = by_kind[t.leak_kind[address]];
+    k.first += size;
+    k.second += 1;
+  }
+  EXPECT_EQ(by_kind[trace::DEFINITELY_LOST], std::make_pair(uint64_t{164}, 3));
+  EXPECT_EQ(by_kind[trace::INDIRECTLY_LOST], std::make_pair(uint64_t{64}, 2));
+  EXPECT_EQ(by_kind[trace::POSSIBLY_LOST], std::make_pair(uint64_t{300}, 1));
+  // The stdout buffer is gone: libc freed it at exit, as under valgrind.
+  EXPECT_EQ(by_kind[trace::STILL_REACHABLE], std::make_pair(uint64_t{200}, 1));
+}
+
+TEST_F(PreloadTest, InvalidFreeIsInTheTraceBeforeGlibcAborts) {
+  RunResult r = Run("bad_free");
+  ASSERT_TRUE(WIFSIGNALED(r.status));
+  EXPECT_EQ(WTERMSIG(r.status), SIGABRT);
+  ASSERT_EQ(r.traces.size(), 1u);
+  Trace t = ReadTrace(r.traces[0]);
+  auto mallocs = t.Ops(op::kMalloc);
+  auto frees = t.Ops(op::kFree);
+  ASSERT_EQ(mallocs.size(), 1u);
+  ASSERT_EQ(frees.size(), 1u);
+  EXPECT_EQ(frees[0].address, mallocs[0].address + 16);
+  ASSERT_NE(frees[0].stack, 0u) << "a release heapgap never handed out carries its stack";
+  EXPECT_TRUE(t.InMainExecutable(t.FirstFrame(frees[0])));
 }
 
 }  // namespace
