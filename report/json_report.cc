@@ -2,30 +2,13 @@
 
 #include "report/format.h"
 #include "report/json_writer.h"
+#include "report/leak_output.h"
 
 namespace heapgap::report {
 namespace {
 
-void WriteFrame(const SymbolizedFrame& frame, JsonWriter& w) {
-  w.BeginObject();
-  w.Key("function");
-  w.String(frame.function);
-  w.Key("file");
-  w.String(frame.file);
-  w.Key("line");
-  w.Int(frame.line);
-  w.Key("module");
-  w.String(frame.module);
-  w.Key("address");
-  w.String(HexAddress(frame.address));
-  w.Key("module_offset");
-  w.String(HexAddress(frame.module_offset));
-  w.Key("inlined");
-  w.Bool(frame.inlined);
-  w.EndObject();
-}
-
-void WriteRecords(const StackRecordList& list, JsonWriter& w) {
+// `with_kind`: leak records, which carry their leak kind.
+void WriteRecords(const StackRecordList& list, JsonWriter& w, bool with_kind = false) {
   w.Key("stacks");
   w.Uint(list.total);
   w.Key("records");
@@ -44,10 +27,12 @@ void WriteRecords(const StackRecordList& list, JsonWriter& w) {
     w.Uint(r.temporary);
     w.Key("stack_id");
     w.Uint(r.stack_id);
+    if (with_kind) {
+      w.Key("kind");
+      w.String(LeakKindName(r.kind));
+    }
     w.Key("stack");
-    w.BeginArray();
-    for (const SymbolizedFrame& frame : r.stack) WriteFrame(frame, w);
-    w.EndArray();
+    WriteStackJson(r.stack, w);
     w.EndObject();
   }
   w.EndArray();
@@ -146,8 +131,14 @@ std::string JsonReport(const Report& r) {
   w.Uint(r.leaked_bytes);
   w.Key("blocks");
   w.Uint(r.leaked_blocks);
-  WriteRecords(r.leaks, w);
+  WriteLeakKindsJson(r.leak_check, w);
+  WriteRecords(r.leaks, w, /*with_kind=*/true);
   w.EndObject();
+
+  w.Key("errors");
+  WriteReleaseErrorsJson(r.leak_check, w);
+  w.Key("suppressions");
+  WriteSuppressionsJson(r.leak_check, w);
 
   w.Key("peak");
   w.BeginObject();

@@ -76,14 +76,24 @@ Report BuildReport(const TraceAnalysis& a, const ReportOptions& options,
 
   r.leaked_bytes = replay.live_bytes();
   r.leaked_blocks = replay.live_blocks();
-  // Keys are offset by one so that stacks with live blocks of 0 bytes count.
-  r.leaks = TopStacks(
-      a, options.max_records, symbolizer,
-      [](const StackStats& s) { return s.live_blocks == 0 ? 0 : s.live_bytes + 1; },
-      [](const StackStats& s, StackRecord& record) {
-        record.bytes = s.live_bytes;
-        record.blocks = s.live_blocks;
-      });
+  LeakCheckOptions leak_options;
+  leak_options.suppressions = options.suppressions;
+  leak_options.max_records = options.max_records;
+  r.leak_check = CheckLeaks(a, leak_options, symbolizer);
+  r.leaks.total = r.leak_check.records_total;
+  for (LeakRecord& leak : r.leak_check.records) {
+    StackRecord record;
+    record.bytes = leak.bytes;
+    record.blocks = leak.blocks;
+    record.allocations = leak.allocations;
+    record.bytes_allocated = leak.bytes_allocated;
+    record.temporary = leak.temporary;
+    record.stack_id = leak.stack_id;
+    record.kind = leak.kind;
+    record.stack = std::move(leak.stack);
+    r.leaks.records.push_back(std::move(record));
+  }
+  r.leak_check.records.clear();  // moved into r.leaks
 
   r.peak_bytes = replay.peak_bytes();
   r.peak_blocks = replay.peak_blocks();

@@ -10,7 +10,10 @@
 #include <vector>
 
 #include "report/heap_replay.h"
+#include "report/leak_check.h"
+#include "report/leak_kind.h"
 #include "report/stack_symbolizer.h"
+#include "report/suppressions.h"
 #include "report/trace_analysis.h"
 #include "symbolizer/symbolizer.h"
 
@@ -24,6 +27,7 @@ struct StackRecord {
   uint64_t bytes_allocated = 0;
   uint64_t temporary = 0;
   uint64_t stack_id = 0;
+  LeakKind kind = LeakKind::kUnchecked;  // leak records only
   std::vector<SymbolizedFrame> stack;  // innermost first
 };
 
@@ -47,7 +51,9 @@ struct Report {
 
   uint64_t leaked_bytes = 0;   // in use at exit
   uint64_t leaked_blocks = 0;
-  StackRecordList leaks;       // by bytes, descending
+  StackRecordList leaks;       // by (stack, kind), unsuppressed, by bytes descending
+  // Kinds, suppressions, release errors and notes of the leak check.
+  LeakCheck leak_check;
 
   uint64_t peak_bytes = 0;
   uint64_t peak_blocks = 0;
@@ -63,6 +69,8 @@ struct ReportOptions {
   size_t max_records = 0;
   // Most records in the most-allocations and most-temporary lists; 0 = all.
   size_t top = 10;
+  // Suppressions applied to leaks and release errors; none when null.
+  const SuppressionSet* suppressions = nullptr;
 };
 
 Report BuildReport(const TraceAnalysis& analysis, const ReportOptions& options,

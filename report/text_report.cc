@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "report/format.h"
+#include "report/leak_output.h"
 
 namespace heapgap::report {
 namespace {
@@ -16,21 +17,6 @@ std::string Blocks(uint64_t n) { return Count(n, "block", "blocks"); }
 std::string Percent(uint64_t part, uint64_t whole) {
   if (whole == 0) return "0%";
   return absl::StrFormat("%.1f%%", 100.0 * static_cast<double>(part) / static_cast<double>(whole));
-}
-
-std::string FrameText(const SymbolizedFrame& f) {
-  std::string where;
-  if (!f.file.empty()) {
-    where = f.line > 0 ? absl::StrCat(f.file, ":", f.line) : f.file;
-  } else if (!f.module.empty()) {
-    where = absl::StrCat(f.module, "+", HexAddress(f.module_offset));
-  } else {
-    where = "unknown module";
-  }
-  std::string text = f.function.empty() ? absl::StrCat(HexAddress(f.address), " (", where, ")")
-                                         : absl::StrCat(f.function, " (", where, ")");
-  if (f.inlined) text += " [inlined]";
-  return text;
 }
 
 void AppendStack(const StackRecord& r, std::string& out) {
@@ -110,14 +96,21 @@ std::string TextReport(const Report& r, size_t top) {
                     " (blocks allocated by the parent before fork)\n");
   }
 
+  absl::StrAppend(&out, "\n", LeakSummaryText(r.leak_check));
   AppendList(
       absl::StrCat("LEAKS BY STACK: ", Bytes(r.leaked_bytes), " in ", Blocks(r.leaked_blocks),
                    " from ", Count(r.leaks.total, "stack", "stacks")),
       r.leaks, top,
       [](const StackRecord& rec) {
-        return absl::StrCat(Bytes(rec.bytes), " in ", Blocks(rec.blocks), " allocated at:");
+        // Unchecked records keep the plain wording; the summary says why.
+        return absl::StrCat(rec.kind == LeakKind::kUnchecked
+                                ? ""
+                                : absl::StrCat(LeakKindText(rec.kind), ": "),
+                            Bytes(rec.bytes), " in ", Blocks(rec.blocks), " allocated at:");
       },
       out);
+  out += ReleaseErrorsText(r.leak_check);
+  out += SuppressionsUsedText(r.leak_check);
   AppendList(
       absl::StrCat("PEAK CONTRIBUTIONS: ", Bytes(r.peak_bytes), " in ", Blocks(r.peak_blocks),
                    " at ", FormatDuration(r.peak_time_ns)),
