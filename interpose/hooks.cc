@@ -341,6 +341,15 @@ __attribute__((visibility("default"))) int mallopt(int param, int value) {
   return r;
 }
 
+// ---- dlclose: stacks through the module must be written while it is loaded --
+
+__attribute__((visibility("default"))) int dlclose(void* handle) {
+  using Fn = int (*)(void*);
+  static Fn real = heapgap::RealFunction<Fn>("dlclose");
+  if (heapgap::ShouldRecord(heapgap::tls_state)) heapgap::FlushNow();
+  return real(handle);
+}
+
 // ---- exec, _exit, abort: write what is buffered before the image goes ---------
 
 __attribute__((visibility("default"))) int execve(const char* path, char* const argv[],

@@ -134,6 +134,13 @@ bool ModuleTracker::CheckForChanges() {
   return unloaded;
 }
 
+bool ModuleTracker::Covers(uintptr_t pc) {
+  SpinLockHolder hold(lock_);
+  for (size_t i = 0; i < modules_.size(); ++i)
+    if (pc >= modules_[i].begin && pc < modules_[i].end) return true;
+  return false;
+}
+
 void ModuleTracker::OnModule(dl_phdr_info* info) {
   const char* name = info->dlpi_name;
   const uint64_t name_hash = HashName(name);
@@ -146,7 +153,15 @@ void ModuleTracker::OnModule(dl_phdr_info* info) {
       return;
     }
   }
-  Module m{info->dlpi_addr, first, name_hash, next_id_++, scan_};
+  uint64_t begin = UINT64_MAX, end = 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD) continue;
+    const uint64_t s = info->dlpi_addr + ph.p_vaddr;
+    if (s < begin) begin = s;
+    if (s + ph.p_memsz > end) end = s + ph.p_memsz;
+  }
+  Module m{info->dlpi_addr, first, name_hash, begin, end, next_id_++, scan_};
   if (!modules_.PushBack(m)) return;
   EncodeLoad(info, m.id);
 }
@@ -158,6 +173,14 @@ void ModuleTracker::EncodeLoad(const dl_phdr_info* info, uint32_t id) {
   const bool is_main = info->dlpi_name == nullptr || info->dlpi_name[0] == '\0';
   const char* path = is_main ? MainExecutablePath() : info->dlpi_name;
   if (strcmp(path, "linux-vdso.so.1") == 0) path = "[vdso]";
+  // dlopen("./libx.so") names the module as given: make it absolute, so the
+  // trace can be symbolized from any directory.
+  static char absolute[8192];  // guarded by lock_
+  if (path[0] != '/' && path[0] != '[' && getcwd(absolute, 4096)) {
+    StringBuilder b(absolute + strlen(absolute), sizeof absolute - strlen(absolute));
+    b.Add("/").Add(path[0] == '.' && path[1] == '/' ? path + 2 : path);
+    path = absolute;
+  }
   load.UintField(1, id);
   load.StringField(2, path);
   const uint8_t* build_id = nullptr;

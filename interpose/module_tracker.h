@@ -22,6 +22,9 @@ class ModuleTracker {
   // Finds heapgap's own module (the one containing `own_address`).
   void Init(uintptr_t own_address);
   bool IsOwnAddress(uintptr_t pc) const { return pc >= own_begin_ && pc < own_end_; }
+  // True when `pc` lies in a module already recorded. A stack with a frame
+  // outside them comes from a module loaded since the last check.
+  bool Covers(uintptr_t pc);
   void OwnRange(uintptr_t& begin, uintptr_t& end) const {
     begin = own_begin_;
     end = own_end_;
@@ -43,6 +46,8 @@ class ModuleTracker {
     uint64_t bias;
     uint64_t first_segment;
     uint64_t name_hash;
+    uint64_t begin;  // lowest and highest PT_LOAD address
+    uint64_t end;
     uint32_t id;
     uint32_t seen_in_scan;
   };

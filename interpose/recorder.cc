@@ -191,6 +191,13 @@ __attribute__((noinline)) uint64_t CaptureStack(ThreadSlot* slot) {
   const uint64_t generation = g_stacks.generation();
   StackCacheEntry& entry = slot->stack_cache[hash & (kStackCacheEntries - 1)];
   if (entry.hash == hash && entry.generation == generation && entry.id != 0) return entry.id;
+  // A new stack: make sure every frame's module is recorded before its nodes
+  // are (a module dlopen'ed since the last flush may be gone by the next).
+  for (int i = 0; i < depth; ++i) {
+    if (g_modules.Covers(stack[i])) continue;
+    if (g_modules.CheckForChanges()) g_stacks.Forget();
+    break;
+  }
   const uint64_t id = g_stacks.Intern(stack, depth);
   if (id != 0) entry = StackCacheEntry{hash, generation, id};
   return id;

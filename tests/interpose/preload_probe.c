@@ -1,6 +1,7 @@
 // A program run under libheapgap.so by preload_test.cc; argv[1] picks the
 // scenario. Built with -fno-builtin so the compiler keeps every call.
 #define _GNU_SOURCE
+#include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>
@@ -141,6 +142,15 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "threads")) return threads();
   if (!strcmp(mode, "fork")) return forking();
   if (!strcmp(mode, "errno")) return errno_contract();
+  if (!strcmp(mode, "dlopen") && argc > 2) {
+    // Loaded, used and unloaded between two flushes.
+    void* h = dlopen(argv[2], RTLD_NOW);
+    if (!h) return 3;
+    void (*f)(void) = (void (*)(void))dlsym(h, "plugin_alloc");
+    f();
+    dlclose(h);
+    return 0;
+  }
   if (!strcmp(mode, "leaks")) {
     make_leaks();
     return 0;

@@ -40,6 +40,9 @@ struct Trace {
   std::vector<Event> events;  // sorted by seq
   std::map<uint64_t, std::pair<uint64_t, uint64_t>> nodes;  // id -> (parent, return address)
   std::vector<trace::ModuleLoad> modules;
+  std::vector<uint32_t> unloaded;
+  std::map<uint64_t, size_t> node_record_index;  // node id -> index of its record in the file
+  std::map<uint32_t, size_t> module_record_index;
   std::vector<trace::ProcessEnd> ends;
   bool has_trailer = false;
   bool has_scan = false;
@@ -76,6 +79,7 @@ Trace ReadTrace(const std::string& path) {
   std::string data((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   size_t pos = 0;
   std::set<uint64_t> seqs_seen;
+  size_t record_index = 0;
   uint64_t max_seq_seen = 0;
   while (pos < data.size()) {
     uint64_t length = 0;
@@ -91,7 +95,12 @@ Trace ReadTrace(const std::string& path) {
     EXPECT_TRUE(r.ParseFromArray(data.data() + pos, static_cast<int>(length))) << path;
     pos += length;
     if (r.has_header()) t.header = r.header();
-    if (r.has_module_load()) t.modules.push_back(r.module_load());
+    ++record_index;
+    if (r.has_module_load()) {
+      t.modules.push_back(r.module_load());
+      t.module_record_index[r.module_load().module_id()] = record_index;
+    }
+    if (r.has_module_unload()) t.unloaded.push_back(r.module_unload().module_id());
     if (r.has_process_end()) t.ends.push_back(r.process_end());
     if (r.has_trailer()) {
       t.has_trailer = true;
@@ -116,6 +125,7 @@ Trace ReadTrace(const std::string& path) {
         const uint64_t id = s.first_id() + i;
         address += static_cast<uint64_t>(s.return_address_delta(i));
         t.nodes[id] = {s.parent_distance(i) ? id - s.parent_distance(i) : 0, address};
+        t.node_record_index[id] = record_index;
       }
     }
     if (r.has_events()) {
@@ -157,7 +167,8 @@ class PreloadTest : public ::testing::Test {
   void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
 
   // Runs the probe with the preload; `limit_bytes` sets RLIMIT_FSIZE.
-  RunResult Run(const std::string& mode, std::string options = "", long limit_bytes = -1) {
+  RunResult Run(const std::string& mode, std::string options = "", long limit_bytes = -1,
+                const char* extra_argument = nullptr) {
     if (options.empty()) options = "output=" + dir_ + "/";
     const std::string err_path = dir_ + "/stderr.txt";
     pid_t pid = fork();
@@ -170,7 +181,7 @@ class PreloadTest : public ::testing::Test {
       }
       setenv("LD_PRELOAD", HEAPGAP_LIBRARY, 1);
       setenv("HEAPGAP_OPTIONS", options.c_str(), 1);
-      execl(PRELOAD_PROBE, PRELOAD_PROBE, mode.c_str(), static_cast<char*>(nullptr));
+      execl(PRELOAD_PROBE, PRELOAD_PROBE, mode.c_str(), extra_argument, static_cast<char*>(nullptr));
       _exit(127);
     }
     RunResult result;
@@ -418,6 +429,30 @@ TEST_F(PreloadTest, ExitScanClassifiesLikeMemcheck) {
   EXPECT_EQ(by_kind[trace::POSSIBLY_LOST], std::make_pair(uint64_t{300}, 1));
   // The stdout buffer is gone: libc freed it at exit, as under valgrind.
   EXPECT_EQ(by_kind[trace::STILL_REACHABLE], std::make_pair(uint64_t{200}, 1));
+}
+
+TEST_F(PreloadTest, ModuleLoadedAndUnloadedBetweenFlushesIsRecorded) {
+  RunResult r = Run("dlopen", "", -1, PRELOAD_PLUGIN);
+  ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  ASSERT_EQ(r.traces.size(), 1u);
+  Trace t = ReadTrace(r.traces[0]);
+  const trace::ModuleLoad* plugin = nullptr;
+  for (const auto& m : t.modules)
+    if (m.path() == PRELOAD_PLUGIN) plugin = &m;
+  ASSERT_NE(plugin, nullptr) << "the plugin's ModuleLoad, with its absolute path";
+  bool found = false;
+  for (const Event& e : t.Ops(op::kMalloc)) {
+    if (e.size != 4242) continue;
+    found = true;
+    const uint64_t frame = t.FirstFrame(e);
+    bool inside = false;
+    for (const auto& s : plugin->segments()) inside |= frame >= s.start() && frame < s.start() + s.size();
+    EXPECT_TRUE(inside);
+    // The module is in the file before the node that refers to it.
+    EXPECT_LT(t.module_record_index[plugin->module_id()], t.node_record_index[e.stack]);
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(std::count(t.unloaded.begin(), t.unloaded.end(), plugin->module_id()), 1);
 }
 
 TEST_F(PreloadTest, InvalidFreeIsInTheTraceBeforeGlibcAborts) {
