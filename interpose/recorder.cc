@@ -425,6 +425,9 @@ void FlushAll() {
 template <typename AppendFinal>
 void FinishTrace(AppendFinal append_final, bool stop) {
   if (!g_tracing.load(std::memory_order_relaxed)) return;
+  // A vfork child shares the parent's memory and file: its exec or _exit
+  // ends nothing of the parent's trace.
+  if (getpid() != g_process.pid) return;
   TracerScope tracer;
   FlushAll();
   g_flush_lock.Lock();

@@ -151,6 +151,18 @@ int main(int argc, char** argv) {
     dlclose(h);
     return 0;
   }
+  if (!strcmp(mode, "vfork")) {
+    sink = alloc_site(11);
+    pid_t pid = vfork();
+    if (pid == 0) {
+      execl("/bin/true", "true", (char*)NULL);
+      _exit(127);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    sink = alloc_site(99);  // the parent still traces
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 98;
+  }
   if (!strcmp(mode, "leaks")) {
     make_leaks();
     return 0;

@@ -335,6 +335,20 @@ TEST_F(PreloadTest, ExecEndsOneTraceAndStartsAnother) {
   EXPECT_TRUE(after.has_trailer);
 }
 
+TEST_F(PreloadTest, VforkChildDoesNotEndTheParentsTrace) {
+  RunResult r = Run("vfork");
+  ASSERT_TRUE(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0);
+  ASSERT_EQ(r.traces.size(), 2u);  // the parent and /bin/true
+  Trace a = ReadTrace(r.traces[0]);
+  Trace b = ReadTrace(r.traces[1]);
+  Trace& parent = a.header.executable().find("preload_probe") != std::string::npos ? a : b;
+  EXPECT_TRUE(parent.ends.empty());
+  EXPECT_TRUE(parent.has_trailer);
+  size_t after = 0;
+  for (const Event& e : parent.Ops(op::kMalloc)) after += e.size == 99;
+  EXPECT_EQ(after, 1u);
+}
+
 TEST_F(PreloadTest, ImmediateExitIsRecordedWithItsStatus) {
   RunResult r = Run("_exit");
   ASSERT_TRUE(WIFEXITED(r.status));
