@@ -428,6 +428,9 @@ void FinishTrace(AppendFinal append_final, bool stop) {
   // A vfork child shares the parent's memory and file: its exec or _exit
   // ends nothing of the parent's trace.
   if (getpid() != g_process.pid) return;
+  // _exit or abort from a signal handler that interrupted heapgap itself:
+  // its locks may be held by this very thread, so write nothing more.
+  if (tls_state.in_record) return;
   TracerScope tracer;
   FlushAll();
   g_flush_lock.Lock();
