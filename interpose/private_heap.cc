@@ -52,7 +52,12 @@ void* PrivateAllocate(size_t size, size_t alignment) {
   const int c = ClassFor(needed);
   if (c >= kClasses) return nullptr;
   const size_t block_bytes = size_t{1} << (c + 4);
-  SpinLockHolder hold(g_lock);
+  // Never wait: a signal handler may interrupt the holder on this very
+  // thread. The caller falls back to glibc's heap then.
+  if (!g_lock.TryLock()) return nullptr;
+  struct Unlock {
+    ~Unlock() { g_lock.Unlock(); }
+  } unlock;
   if (g_private_heap_begin == 0 && !Reserve()) return nullptr;
   uintptr_t block;
   if (g_free[c]) {

@@ -692,12 +692,19 @@ void RecordAllocation(uint32_t op, void* address, uint64_t size, int64_t aux) {
   event.chunk_header = header;
   if (header & kChunkMmapped) event.mmapped_chunk_offset = ChunkPrevSize(address);
   event.aux[0] = aux;
-  if (g_options.leak_check) g_live.Insert(LiveBlock{event.address, size, FamilyOfOp(op), false});
+  if (g_options.leak_check) {
+    ++t.in_record;  // a signal handler's allocation now must not take this shard lock again
+    g_live.Insert(LiveBlock{event.address, size, FamilyOfOp(op), false});
+    --t.in_record;
+  }
   const uint64_t seq = AppendNow(t, slot, event);
   AfterCall(t, slot, seq, stack);
   if ((header & (kChunkMmapped | kChunkNonMainArena)) == kChunkNonMainArena) {
     ArenaHeapValues heap;
-    if (g_heap.ClaimArenaHeapChange(event.address, slot->arena_heap, heap)) {
+    ++t.in_record;
+    const bool changed = g_heap.ClaimArenaHeapChange(event.address, slot->arena_heap, heap);
+    --t.in_record;
+    if (changed) {
       RawEvent change = MakeEvent(op::kArenaHeap, heap.start, heap.size, stack);
       change.aux[0] = static_cast<int64_t>(heap.mprotect_size);
       change.aux[1] = static_cast<int64_t>(heap.arena);
@@ -750,7 +757,9 @@ bool BeginRelease(uint32_t op, void* address, PendingRelease& release) {
   if (slot) {
     if (g_options.leak_check) {
       LiveBlock block;
+      ++t.in_record;
       release.erased = g_live.Erase(reinterpret_cast<uint64_t>(address), &block);
+      --t.in_record;
       release.unknown = !release.erased;
       if (release.erased) {
         release.erased_size = block.size;
@@ -789,7 +798,11 @@ void FinishRelease(PendingRelease& release, uint32_t op, void* address, uint64_t
 
 void CancelRelease(PendingRelease& release) {
   if (release.erased) {
-    g_live.Insert(LiveBlock{release.address, release.erased_size, static_cast<AllocFamily>(release.erased_family), false});
+    ThreadState& t = tls_state;
+    ++t.in_record;
+    g_live.Insert(LiveBlock{release.address, release.erased_size,
+                            static_cast<AllocFamily>(release.erased_family), false});
+    --t.in_record;
   }
   ReleaseSeq(release.slot, release.saved_pending);
 }
