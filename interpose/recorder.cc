@@ -433,6 +433,7 @@ void FinishTrace(AppendFinal append_final, bool stop) {
   if (tls_state.in_record) return;
   TracerScope tracer;
   FlushAll();
+  ++tls_state.in_record;  // a signal handler's allocation must not flush now
   g_flush_lock.Lock();
   if (!g_finished && g_writer.active()) {
     if (g_writer.MakeRoom(8192)) append_final(g_writer.buffer());
@@ -443,6 +444,7 @@ void FinishTrace(AppendFinal append_final, bool stop) {
     g_tracing.store(false, std::memory_order_relaxed);
   }
   g_flush_lock.Unlock();
+  --tls_state.in_record;
 }
 
 // ---- Background flushing ---------------------------------------------------
