@@ -3,10 +3,9 @@ exit, _exit, abort, a crash, SIGKILL in the middle of heavy allocation, a
 trace cut short, and input that is not a trace at all."""
 
 import os
-import shutil
 import unittest
 
-from heapgap_testlib import TracedSampleTest, report, report_json, run, sample, summarize, HEAPGAP
+from heapgap_testlib import HEAPGAP, TracedSampleTest, report, report_json, run, sample
 
 
 def first_record_end(data):

@@ -6,19 +6,14 @@ figures must match exactly: valgrind's "total heap usage: A allocs, F frees,
 B bytes allocated" and "in use at exit: X bytes in Y blocks" against heapgap's
 totals and leaks.
 
-C++ differs in known ways: at exit valgrind runs glibc's and libstdc++'s
-free-resource hooks (__libc_freeres, __gnu_cxx::__freeres). They release
-blocks that a normal run never frees and heapgap therefore reports as leaked:
-libstdc++'s emergency exception pool, allocated at start-up, and the thread
-control blocks (DTVs) of exited threads, which glibc keeps cached with the
-thread stacks. So for cpp_mix the blocks valgrind sees in use at exit must be
-exactly heapgap's leaks allocated by cpp_mix's own functions, and every other
-leak heapgap reports must be one of those two kinds.
-
-The preload also changes one size: a DTV has a slot per module with thread-local
-storage, and libheapgap.so and libunwind bring two more such modules, so under
-heapgap each thread's DTV is 16 bytes per added module larger than under
-valgrind (whose preload has no TLS). bytes_allocated differs by exactly that.
+For C++ the same holds because heapgap, like valgrind, lets glibc and
+libstdc++ free what they keep for the life of the process (libstdc++'s
+emergency exception pool, the DTVs of exited threads cached with their stacks)
+at a clean, single-threaded exit. One size differs by construction: a DTV has a
+slot per module with thread-local storage, and libheapgap.so and libunwind
+bring two more such modules, so under heapgap each thread's DTV is 16 bytes per
+added module larger than under valgrind (whose preload has no TLS).
+bytes_allocated differs by exactly that.
 """
 
 import re
@@ -26,8 +21,8 @@ import shutil
 import struct
 import unittest
 
-from heapgap_testlib import (PRELOAD, TracedSampleTest, function_name, in_module, report_json, run, sample,
-                             sum_records, summarize)
+from heapgap_testlib import (PRELOAD, TracedSampleTest, in_module, report_json, run, sample, sum_records,
+                             summarize)
 
 PT_TLS = 7
 DTV_SLOT_BYTES = 16
