@@ -13,6 +13,7 @@ CASES = [
     ("spike", ["spike"], 0),
     ("fragment", ["fragment"], 0),
     ("apis", ["apis"], 0),
+    ("reachability", ["reachability"], 0),
     ("cpp_mix", ["cpp_mix"], 0),
     ("forker", ["forker"], 0),
     ("exit3", ["crasher", "exit", "3"], 3),

@@ -170,6 +170,31 @@ class ApisReportTest(TracedSampleTest):
         self.assertEqual(data["totals"]["unknown_frees"], 0)
 
 
+class ReachabilityReportTest(TracedSampleTest):
+    def kind_of(self, data, function):
+        kinds = {r["kind"] for r in records_from(data["leaks"]["records"], function)}
+        self.assertEqual(len(kinds), 1, f"{function}: {kinds}")
+        return kinds.pop()
+
+    def test_leak_kinds(self):
+        result, traces = self.trace_of("reachability", [sample("reachability")])
+        self.assertEqual(result.returncode, 0)
+        data = report_json(self, self.assert_single_trace(traces))
+        leaks = data["leaks"]
+        self.assertTrue(leaks["checked"])
+        self.assertEqual((leaks["bytes"], leaks["blocks"]), (696, 6), summarize(leaks))
+        expected = {"definitely_lost": (132, 2), "indirectly_lost": (64, 2), "possibly_lost": (300, 1),
+                    "still_reachable": (200, 1)}
+        for kind, figures in expected.items():
+            self.assertEqual((leaks[kind]["bytes"], leaks[kind]["blocks"]), figures, kind)
+        self.assertEqual(self.kind_of(data, "lose_block"), "definitely_lost")
+        self.assertEqual(self.kind_of(data, "keep_global"), "still_reachable")
+        self.assertEqual(self.kind_of(data, "keep_interior"), "possibly_lost")
+        nodes = records_from(leaks["records"], "make_node")
+        self.assertEqual(sum_records([r for r in nodes if r["kind"] == "definitely_lost"]), (32, 1))
+        self.assertEqual(sum_records([r for r in nodes if r["kind"] == "indirectly_lost"]), (64, 2))
+
+
 class CppMixReportTest(TracedSampleTest):
     def test_cpp_leaks_and_operators(self):
         result, traces = self.trace_of("cpp_mix", [sample("cpp_mix")])

@@ -3,7 +3,8 @@
 memcheck and heapgap count the same allocator calls. For the C samples, which
 make no allocation outside their own code (stdout has a static buffer), the
 figures must match exactly: valgrind's "total heap usage: A allocs, F frees,
-B bytes allocated" and "in use at exit: X bytes in Y blocks" against heapgap's
+B bytes allocated", "in use at exit: X bytes in Y blocks" and its leak kinds
+(definitely, indirectly, possibly lost, still reachable) against heapgap's
 totals and leaks.
 
 For C++ the same holds because heapgap, like valgrind, lets glibc and
@@ -50,22 +51,36 @@ def tls_modules_added_by_preload(program):
     return sum(1 for path in added if has_tls_segment(path))
 
 
+LEAK_KINDS = {
+    "definitely lost": "definitely_lost",
+    "indirectly lost": "indirectly_lost",
+    "possibly lost": "possibly_lost",
+    "still reachable": "still_reachable",
+}
+
+
 def memcheck_figures(test, argv):
-    """(allocs, frees, bytes allocated, bytes in use at exit, blocks in use at exit)."""
+    """memcheck's summary of a run: a dict with "allocs", "frees", "allocated",
+    "in_use" (bytes, blocks) and, per heapgap leak kind, (bytes, blocks)."""
     valgrind = shutil.which("valgrind")
     test.assertIsNotNone(valgrind, "valgrind is not installed (scripts/install-deps.sh installs it)")
-    result = run([valgrind, "--tool=memcheck", "--leak-check=no", *argv])
+    result = run([valgrind, "--tool=memcheck", "--leak-check=full", *argv])
     text = result.stderr.decode(errors="replace")
     test.assertEqual(result.returncode, 0, text)
 
-    def number(s):
-        return int(s.replace(",", ""))
+    def numbers(match):
+        return tuple(int(group.replace(",", "")) for group in match.groups())
 
     in_use = re.search(r"in use at exit: ([\d,]+) bytes in ([\d,]+) blocks", text)
     usage = re.search(r"total heap usage: ([\d,]+) allocs, ([\d,]+) frees, ([\d,]+) bytes allocated", text)
     test.assertTrue(in_use and usage, text)
-    return (number(usage.group(1)), number(usage.group(2)), number(usage.group(3)),
-            number(in_use.group(1)), number(in_use.group(2)))
+    figures = {"in_use": numbers(in_use)}
+    figures["allocs"], figures["frees"], figures["allocated"] = numbers(usage)
+    for label, kind in LEAK_KINDS.items():
+        # Absent when nothing is in use at exit ("All heap blocks were freed").
+        match = re.search(label + r": ([\d,]+) bytes in ([\d,]+) blocks", text)
+        figures[kind] = numbers(match) if match else (0, 0)
+    return figures
 
 
 class ValgrindAgreementTest(TracedSampleTest):
@@ -76,14 +91,17 @@ class ValgrindAgreementTest(TracedSampleTest):
         return data
 
     def test_c_samples_match_exactly(self):
-        for name in ("leaky", "spike", "fragment"):
+        for name in ("leaky", "spike", "fragment", "reachability"):
             with self.subTest(sample=name):
                 data = self.heapgap_figures(name)
                 totals, leaks = data["totals"], data["leaks"]
-                self.assertEqual(
-                    (totals["allocations"], totals["frees"], totals["bytes_allocated"], leaks["bytes"],
-                     leaks["blocks"]),
-                    memcheck_figures(self, [sample(name)]))
+                memcheck = memcheck_figures(self, [sample(name)])
+                self.assertEqual((totals["allocations"], totals["frees"], totals["bytes_allocated"]),
+                                 (memcheck["allocs"], memcheck["frees"], memcheck["allocated"]))
+                self.assertEqual((leaks["bytes"], leaks["blocks"]), memcheck["in_use"])
+                self.assertTrue(leaks["checked"])
+                for kind in LEAK_KINDS.values():
+                    self.assertEqual((leaks[kind]["bytes"], leaks[kind]["blocks"]), memcheck[kind], kind)
 
     def test_cpp_sample_matches(self):
         # At a clean exit heapgap, like valgrind, lets libstdc++ and libc
@@ -91,16 +109,18 @@ class ValgrindAgreementTest(TracedSampleTest):
         # thread DTVs in the stack cache), so the figures agree exactly. One
         # difference remains: the preload adds a TLS module, so each thread's
         # DTV is one slot larger.
-        allocs, frees, allocated, in_use_bytes, in_use_blocks = memcheck_figures(self, [sample("cpp_mix")])
+        memcheck = memcheck_figures(self, [sample("cpp_mix")])
         data = self.heapgap_figures("cpp_mix")
         totals, leaks = data["totals"], data["leaks"]
-        self.assertEqual((leaks["bytes"], leaks["blocks"]), (in_use_bytes, in_use_blocks), summarize(leaks))
+        self.assertEqual((leaks["bytes"], leaks["blocks"]), memcheck["in_use"], summarize(leaks))
         own = [r for r in leaks["records"] if in_module(r["stack"][0], "cpp_mix")]
-        self.assertEqual(sum_records(own), (in_use_bytes, in_use_blocks), summarize(leaks))
-        self.assertEqual(totals["allocations"], allocs)
-        self.assertEqual(totals["frees"], frees)
+        self.assertEqual(sum_records(own), memcheck["in_use"], summarize(leaks))
+        for kind in LEAK_KINDS.values():
+            self.assertEqual((leaks[kind]["bytes"], leaks[kind]["blocks"]), memcheck[kind], kind)
+        self.assertEqual(totals["allocations"], memcheck["allocs"])
+        self.assertEqual(totals["frees"], memcheck["frees"])
         larger_dtvs = 3 * DTV_SLOT_BYTES * tls_modules_added_by_preload(sample("cpp_mix"))
-        self.assertEqual(totals["bytes_allocated"], allocated + larger_dtvs)
+        self.assertEqual(totals["bytes_allocated"], memcheck["allocated"] + larger_dtvs)
 
 if __name__ == "__main__":
     unittest.main()
