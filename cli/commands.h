@@ -16,8 +16,10 @@ inline constexpr int kExitUsage = 2;
 // Prints "heapgap: error: <message>" as one line on stderr; returns kExitUsage.
 int Fail(absl::string_view message);
 
+int ExportCommand(const std::vector<std::string>& args);
 int ReportCommand(const std::vector<std::string>& args);
 int RunCommand(const std::vector<std::string>& args);
+int ViewCommand(const std::vector<std::string>& args);
 
 }  // namespace heapgap::cli
 

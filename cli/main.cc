@@ -28,6 +28,8 @@ constexpr char kUsage[] =
     "Commands:\n"
     "  run [OPTIONS] [--] PROGRAM [ARGS...]   run PROGRAM traced, print a heap summary\n"
     "  report [OPTIONS] TRACE                 analyse a trace: leaks, peak, top stacks\n"
+    "  view [OPTIONS] TRACE|DIR               write one HTML page that shows the trace(s)\n"
+    "  export --format pprof|collapsed TRACE  the stacks for pprof or flame graph tools\n"
     "\n"
     "Options:\n"
     "  -h, --help      show this help (`heapgap COMMAND --help` for a command's options)\n"
@@ -54,6 +56,8 @@ int Main(int argc, char** argv) {
   }
   if (command == "report") return ReportCommand(rest);
   if (command == "run") return RunCommand(rest);
+  if (command == "view") return ViewCommand(rest);
+  if (command == "export") return ExportCommand(rest);
   if (!command.empty() && command[0] == '-') {
     return Fail(absl::StrCat("unknown option '", command, "'; see 'heapgap --help'"));
   }

@@ -8,8 +8,14 @@ set -euo pipefail
 packages=(
   build-essential g++ cmake ninja-build pkg-config git ca-certificates python3
   valgrind libunwind-dev libabsl-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev libdw-dev libelf-dev heaptrack
+  libgtest-dev libdw-dev libelf-dev heaptrack zlib1g-dev chromium
 )
+# The view's browser tests drive chromium from Node.js (playwright-core from
+# the npm registry, see tests/viewer/setup-browser.sh); a machine that has
+# Node.js from elsewhere keeps it.
+if ! command -v npm >/dev/null 2>&1; then
+  packages+=(nodejs npm)
+fi
 
 installed=$(dpkg-query -W -f='${Package} ${db:Status-Status}\n' "${packages[@]}" 2>/dev/null |
             awk '$2 == "installed" { print $1 }' || true)

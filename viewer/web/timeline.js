@@ -1,0 +1,271 @@
+// The heap over time: live heap (with its range within each bucket), main
+// heap extent, mmapped chunks, thread arena heaps, RSS, and the series of the
+// report's heap analysis when it has them. Drag to zoom into a window,
+// double-click to zoom out, click to pick an instant for the heap map.
+(function () {
+  'use strict';
+  const HG = (window.HG = window.HG || {});
+  const HEIGHT = 240;
+  const PAD = { left: 78, right: 14, top: 12, bottom: 26 };
+  const COLORS = ['#2f6fdb', '#e07b00', '#8e44ad', '#17a589', '#c0392b', '#7f8c8d', '#b7950b', '#1abc9c', '#d35400'];
+
+  const OWN_SERIES = [
+    { key: 'live_bytes', label: 'live heap (requested bytes)', band: true },
+    { key: 'heap_extent', label: 'main heap extent (break − start)' },
+    { key: 'mmapped_bytes', label: 'mmapped chunks' },
+    { key: 'arena_bytes', label: 'thread arena heaps' },
+    { key: 'rss_bytes', label: 'RSS' },
+  ];
+
+  // Series of the view data's timeline: one point per bucket, the latest
+  // value (carried forward through empty buckets) and the bucket's range.
+  function ownSeries(timeline) {
+    if (!timeline || !timeline.buckets) return [];
+    const out = [];
+    for (const spec of OWN_SERIES) {
+      const s = timeline.series[spec.key];
+      if (!s) continue;
+      const t = [];
+      const v = [];
+      const lo = [];
+      const hi = [];
+      let last = null;
+      for (let i = 0; i < timeline.buckets; i++) {
+        if (s.last[i] !== null) last = s.last[i];
+        if (last === null) continue;
+        t.push(timeline.start_ns + (i + 1) * timeline.width_ns);
+        v.push(last);
+        lo.push(s.min[i] ?? last);
+        hi.push(s.max[i] ?? last);
+      }
+      if (t.length) out.push({ key: spec.key, label: spec.label, t, v, lo: spec.band ? lo : null, hi: spec.band ? hi : null });
+    }
+    return out;
+  }
+
+  // Series of the report's `heap.timeline`, in columns ({time_ns: [...],
+  // name: [...], ...}) or as a list of points; byte-valued ones only.
+  function reportSeries(heap) {
+    const tl = heap && heap.timeline;
+    if (!tl || typeof tl !== 'object') return [];
+    let cols = tl;
+    if (Array.isArray(tl)) {
+      if (!tl.length || typeof tl[0] !== 'object') return [];
+      cols = {};
+      for (const k of Object.keys(tl[0])) cols[k] = tl.map((p) => p[k]);
+    } else if (tl.series && typeof tl.series === 'object') {
+      cols = Object.assign({}, tl.series, { time_ns: tl.time_ns || tl.t });
+    }
+    const tKey = ['time_ns', 't_ns', 'time', 't'].find((k) => Array.isArray(cols[k]));
+    if (!tKey) return [];
+    const times = cols[tKey];
+    return Object.entries(cols)
+      .filter(([k, v]) => k !== tKey && /bytes|extent/.test(k) && Array.isArray(v) && v.length === times.length && v.every((x) => x === null || typeof x === 'number'))
+      .map(([k, v]) => ({ key: 'heap.' + k, label: 'heap analysis: ' + k.replace(/_/g, ' '), t: times, v, lo: null, hi: null }));
+  }
+
+  class Timeline {
+    // markers: [{t, label, color}]; onPick(t) when an instant is clicked.
+    constructor(container, view, report, markers, onPick) {
+      this.series = ownSeries(view.timeline).concat(reportSeries(report.heap));
+      this.series.forEach((s, i) => {
+        s.color = COLORS[i % COLORS.length];
+        s.on = s.key !== 'arena_bytes' || s.v.some((x) => x > 0);
+      });
+      this.markers = markers;
+      this.onPick = onPick;
+      this.picked = null;
+      const end = Math.max(report.process?.duration_ns || 0, ...this.series.map((s) => s.t[s.t.length - 1] || 0));
+      this.full = [0, Math.max(end, 1)];
+      this.window = this.full.slice();
+      this.drag = null;
+
+      if (!this.series.length) {
+        container.appendChild(HG.el('p', { class: 'muted' }, 'No heap activity over time was recorded.'));
+        return;
+      }
+      const legend = HG.el('div', { class: 'controls', 'data-testid': 'timeline-legend' });
+      for (const s of this.series) {
+        const box = HG.el('input', { type: 'checkbox' });
+        box.checked = s.on;
+        box.addEventListener('change', () => {
+          s.on = box.checked;
+          this.render();
+        });
+        legend.appendChild(HG.el('label', null, box, HG.el('span', { class: 'legend-swatch', style: 'background:' + s.color }), s.label));
+      }
+      container.appendChild(legend);
+      this.canvas = HG.el('canvas', { 'data-testid': 'timeline-canvas' });
+      this.wrap = HG.el('div', { class: 'canvas-wrap' }, this.canvas);
+      container.appendChild(this.wrap);
+      this.status = HG.el('div', { class: 'notes' }, 'Drag to zoom into a window, double-click to zoom out, click to show the heap map nearest that instant.');
+      container.appendChild(this.status);
+
+      this.canvas.addEventListener('mousedown', (e) => {
+        this.drag = { x0: this.xOf(e), x1: this.xOf(e) };
+      });
+      this.canvas.addEventListener('mousemove', (e) => {
+        if (this.drag) {
+          this.drag.x1 = this.xOf(e);
+          this.render();
+        }
+        this.hover(e);
+      });
+      this.canvas.addEventListener('mouseleave', () => HG.hideTip());
+      window.addEventListener('mouseup', (e) => {
+        if (!this.drag) return;
+        const { x0, x1 } = this.drag;
+        this.drag = null;
+        if (Math.abs(x1 - x0) > 4) {
+          const a = this.timeAt(Math.min(x0, x1));
+          const b = this.timeAt(Math.max(x0, x1));
+          this.window = [a, b];
+        } else if (e.target === this.canvas) {
+          this.picked = this.timeAt(x0);
+          if (this.onPick) this.onPick(this.picked);
+        }
+        this.render();
+      });
+      this.canvas.addEventListener('dblclick', () => {
+        this.window = this.full.slice();
+        this.render();
+      });
+      new ResizeObserver(() => this.render()).observe(this.wrap);
+    }
+
+    xOf(e) {
+      return e.clientX - this.canvas.getBoundingClientRect().left;
+    }
+
+    plotWidth() {
+      return Math.max(10, this.wrap.clientWidth - PAD.left - PAD.right);
+    }
+
+    timeAt(x) {
+      const [a, b] = this.window;
+      const f = Math.min(1, Math.max(0, (x - PAD.left) / this.plotWidth()));
+      return a + f * (b - a);
+    }
+
+    xAt(t) {
+      const [a, b] = this.window;
+      return PAD.left + ((t - a) / (b - a || 1)) * this.plotWidth();
+    }
+
+    // The value of series `s` at time t (the latest point at or before t).
+    valueAt(s, t) {
+      let lo = 0;
+      let hi = s.t.length - 1;
+      if (hi < 0 || s.t[0] > t) return null;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >> 1;
+        if (s.t[mid] <= t) lo = mid;
+        else hi = mid - 1;
+      }
+      return s.v[lo];
+    }
+
+    render() {
+      if (!this.canvas) return;
+      const width = this.wrap.clientWidth;
+      if (width === 0) return;
+      const ctx = HG.sizeCanvas(this.canvas, width, HEIGHT);
+      ctx.font = '11px ' + getComputedStyle(document.body).fontFamily;
+      const [a, b] = this.window;
+      const shown = this.series.filter((s) => s.on);
+      let top = 1;
+      for (const s of shown) {
+        for (let i = 0; i < s.t.length; i++) {
+          if (s.t[i] < a && i + 1 < s.t.length && s.t[i + 1] < a) continue;
+          if (s.t[i] > b && i > 0 && s.t[i - 1] > b) break;
+          top = Math.max(top, s.hi ? s.hi[i] : s.v[i]);
+        }
+      }
+      top *= 1.08;
+      const h = HEIGHT - PAD.top - PAD.bottom;
+      const yAt = (v) => PAD.top + h - (v / top) * h;
+      // Axes and grid.
+      ctx.strokeStyle = '#e4e7ee';
+      ctx.fillStyle = '#5d6677';
+      ctx.textBaseline = 'middle';
+      ctx.textAlign = 'right';
+      for (let i = 0; i <= 4; i++) {
+        const v = (top * i) / 4;
+        const y = yAt(v);
+        ctx.beginPath();
+        ctx.moveTo(PAD.left, y);
+        ctx.lineTo(width - PAD.right, y);
+        ctx.stroke();
+        ctx.fillText(HG.human(Math.round(v)), PAD.left - 6, y);
+      }
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'top';
+      for (let i = 0; i <= 5; i++) {
+        const t = a + ((b - a) * i) / 5;
+        ctx.fillText(HG.duration(t), Math.min(Math.max(this.xAt(t), PAD.left + 20), width - PAD.right - 20), HEIGHT - PAD.bottom + 6);
+      }
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(PAD.left, PAD.top, this.plotWidth(), h);
+      ctx.clip();
+      for (const s of shown) {
+        if (s.lo) {
+          ctx.fillStyle = s.color + '30';
+          ctx.beginPath();
+          s.t.forEach((t, i) => ctx.lineTo(this.xAt(t), yAt(s.hi[i])));
+          for (let i = s.t.length - 1; i >= 0; i--) ctx.lineTo(this.xAt(s.t[i]), yAt(s.lo[i]));
+          ctx.closePath();
+          ctx.fill();
+        }
+        ctx.strokeStyle = s.color;
+        ctx.lineWidth = 1.6;
+        ctx.beginPath();
+        s.t.forEach((t, i) => {
+          const x = this.xAt(t);
+          if (i === 0) ctx.moveTo(x, yAt(s.v[i]));
+          else {
+            ctx.lineTo(x, yAt(s.v[i - 1]));
+            ctx.lineTo(x, yAt(s.v[i]));
+          }
+        });
+        ctx.stroke();
+      }
+      for (const m of this.markers.concat(this.picked === null ? [] : [{ t: this.picked, label: 'picked', color: '#1d2330' }])) {
+        const x = this.xAt(m.t);
+        ctx.strokeStyle = m.color;
+        ctx.setLineDash([4, 3]);
+        ctx.beginPath();
+        ctx.moveTo(x, PAD.top);
+        ctx.lineTo(x, PAD.top + h);
+        ctx.stroke();
+        ctx.setLineDash([]);
+        ctx.fillStyle = m.color;
+        ctx.textAlign = x > width - 120 ? 'right' : 'left';
+        ctx.fillText(m.label, x + (x > width - 120 ? -4 : 4), PAD.top + 2);
+      }
+      if (this.drag) {
+        ctx.fillStyle = 'rgba(47,111,219,0.15)';
+        ctx.fillRect(Math.min(this.drag.x0, this.drag.x1), PAD.top, Math.abs(this.drag.x1 - this.drag.x0), h);
+      }
+      ctx.restore();
+    }
+
+    hover(e) {
+      const x = this.xOf(e);
+      if (x < PAD.left) {
+        HG.hideTip();
+        return;
+      }
+      const t = this.timeAt(x);
+      const lines = ['at ' + HG.duration(t)];
+      for (const s of this.series) {
+        if (!s.on) continue;
+        const v = this.valueAt(s, t);
+        if (v !== null) lines.push(s.label + ': ' + HG.bytes(v));
+      }
+      HG.showTip(e.clientX, e.clientY, lines);
+    }
+  }
+
+  HG.Timeline = Timeline;
+})();
