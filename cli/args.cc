@@ -11,6 +11,11 @@ std::optional<std::string> ParsedArgs::Value(absl::string_view name) const {
   return it->second;
 }
 
+std::vector<std::string> ParsedArgs::Values(absl::string_view name) const {
+  auto it = all_values.find(name);
+  return it == all_values.end() ? std::vector<std::string>() : it->second;
+}
+
 absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                                      const std::vector<OptionSpec>& specs,
                                      bool stop_at_positional) {
@@ -63,6 +68,7 @@ absl::StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
       inline_value = args[++i];
     }
     parsed.values[std::string(spec->name)] = *inline_value;
+    parsed.all_values[std::string(spec->name)].push_back(*inline_value);
   }
   return parsed;
 }

@@ -2,7 +2,8 @@
 //
 // Accepts "--name value", "--name=value", "-n value" and "-nvalue" for options
 // that take a value, "--flag" and "-f" for those that do not, and "--" to end
-// the options. Later occurrences of an option replace earlier ones.
+// the options. Later occurrences of an option replace earlier ones in
+// Value(); Values() has them all.
 #ifndef HEAPGAP_CLI_ARGS_H_
 #define HEAPGAP_CLI_ARGS_H_
 
@@ -24,10 +25,14 @@ struct OptionSpec {
 
 struct ParsedArgs {
   std::map<std::string, std::string, std::less<>> values;  // by long name; "" for flags
+  // Every value of each option, in order, for options that may be repeated.
+  std::map<std::string, std::vector<std::string>, std::less<>> all_values;
   std::vector<std::string> positional;
 
   bool Has(absl::string_view name) const { return values.find(name) != values.end(); }
   std::optional<std::string> Value(absl::string_view name) const;
+  // All values given for `name`, in command-line order.
+  std::vector<std::string> Values(absl::string_view name) const;
 };
 
 // `stop_at_positional`: the first positional argument and everything after

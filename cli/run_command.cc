@@ -19,8 +19,9 @@
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
 #include "cli/commands.h"
-#include "report/text_report.h"
-#include "report/trace_analysis.h"
+#include "cli/gate_options.h"
+#include "report/leak_output.h"
+#include "report/suite.h"
 
 extern char** environ;
 
@@ -47,14 +48,19 @@ constexpr char kRunUsage[] =
     "../lib/heapgap next to the heapgap executable.\n"
     "\n"
     "Exit status: PROGRAM's own, 128+N if it died of signal N, 127 if it cannot\n"
-    "be found, 126 if it cannot be executed, 2 for bad usage.\n";
+    "be found, 126 if it cannot be executed, 2 for bad usage; 99 (or\n"
+    "--error-exitcode) when the gate fails, whatever PROGRAM's status.\n\n";
 
-const std::vector<OptionSpec> kRunOptions = {
-    {"output", 'o', true},
-    {"stack-depth", 0, true},
-    {"quiet", 'q', false},
-    {"help", 'h', false},
-};
+std::vector<OptionSpec> RunOptions() {
+  std::vector<OptionSpec> specs = {
+      {"output", 'o', true},
+      {"stack-depth", 0, true},
+      {"quiet", 'q', false},
+      {"help", 'h', false},
+  };
+  for (const OptionSpec& spec : GateOptionSpecs()) specs.push_back(spec);
+  return specs;
+}
 
 constexpr int kExitNotFound = 127;
 constexpr int kExitNotExecutable = 126;
@@ -234,43 +240,61 @@ int RunProgram(std::vector<std::string> argv, std::vector<std::string> env) {
   return 1;
 }
 
-void PrintSummaries(const std::vector<std::string>& traces, const std::string& program) {
-  if (traces.empty()) {
+void PrintSummaries(const std::vector<report::TraceReport>& reports, const std::string& program) {
+  if (reports.empty()) {
     std::fprintf(stderr,
                  "==heapgap== no trace was written: '%s' may be statically linked, or it cleared "
                  "LD_PRELOAD\n",
                  program.c_str());
     return;
   }
-  for (const std::string& path : traces) {
-    absl::StatusOr<std::unique_ptr<report::TraceAnalysis>> analysis = report::AnalyzeTrace(path);
-    if (!analysis.ok()) {
-      std::fprintf(stderr, "==heapgap== cannot read %s: %s\n", path.c_str(),
-                   std::string(analysis.status().message()).c_str());
+  for (const report::TraceReport& r : reports) {
+    if (!r.report) {
+      std::fprintf(stderr, "==heapgap== cannot read %s: %s\n", r.trace.c_str(), r.error.c_str());
       continue;
     }
-    const std::string prefix = absl::StrCat("==", (*analysis)->process.pid, "== ");
-    std::fputs(report::SummaryLines(**analysis, prefix).c_str(), stderr);
+    std::fputs(r.summary.c_str(), stderr);
   }
+  if (reports.size() > 1) {
+    const std::vector<const report::Report*> readable = report::Readable(reports);
+    std::fprintf(stderr, "==heapgap== TOTAL over %zu processes:\n", readable.size());
+    std::fputs(report::LeakSummaryText(report::TotalLeakCheck(readable), "==heapgap== ").c_str(),
+               stderr);
+  }
+}
+
+// Creates `path` as a directory if missing (one level, like mkdir).
+bool MakeDirectory(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
+  return mkdir(path.c_str(), 0777) == 0;
 }
 
 }  // namespace
 
 int RunCommand(const std::vector<std::string>& args) {
-  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, kRunOptions, /*stop_at_positional=*/true);
+  absl::StatusOr<ParsedArgs> parsed = ParseArgs(args, RunOptions(), /*stop_at_positional=*/true);
   if (!parsed.ok()) return Fail(absl::StrCat(parsed.status().message(), "; see 'heapgap run --help'"));
   if (parsed->Has("help")) {
     std::fputs(kRunUsage, stdout);
+    std::fputs(kGateOptionsHelp, stdout);
     return 0;
   }
   if (parsed->positional.empty()) return Fail("no program given; usage: heapgap run [OPTIONS] [--] PROGRAM [ARGS...]");
   const bool quiet = parsed->Has("quiet");
+  absl::StatusOr<GateSettings> settings = ParseGateSettings(*parsed);
+  if (!settings.ok()) return Fail(settings.status().message());
 
   std::string options;
   if (auto output = parsed->Value("output")) {
     if (output->empty()) return Fail("option '--output' needs a non-empty value");
     if (output->find(':') != std::string::npos) {
       return Fail(absl::StrCat("the output path '", *output, "' must not contain ':'"));
+    }
+    // "DIR/": every trace of the run goes into DIR, created if missing.
+    if (output->back() == '/' && !MakeDirectory(output->substr(0, output->size() - 1))) {
+      return Fail(absl::StrCat("cannot create the output directory '", *output,
+                               "': ", std::strerror(errno)));
     }
     // Absolute, so that traces land here even if the program changes directory.
     options = absl::StrCat("output=", Absolute(*output));
@@ -296,8 +320,25 @@ int RunCommand(const std::vector<std::string>& args) {
   const int status = RunProgram(parsed->positional, TracedEnvironment(*library, options));
   const std::vector<std::string> traces = ReadLines(*manifest);
   unlink(manifest->c_str());
-  if (!quiet && !(traces.empty() && (status == kExitNotFound || status == kExitNotExecutable))) {
-    PrintSummaries(traces, program);
+  const bool not_started = traces.empty() && (status == kExitNotFound || status == kExitNotExecutable);
+  if (not_started || (quiet && !settings->enabled && !settings->needs_all_records())) return status;
+
+  report::ReportOptions report_options;
+  report_options.suppressions = settings->suppressions.get();
+  report_options.max_records = settings->needs_all_records() ? 0 : 10;
+  const std::vector<report::TraceReport> reports =
+      report::ReportTraces(traces, report_options, settings->jobs);
+  if (!quiet) PrintSummaries(reports, program);
+  absl::StatusOr<report::GateResult> gate =
+      FinishReports(*settings, report_options, reports,
+                    traces.size() > 1 ? Directory(traces[0]) : std::string());
+  if (!gate.ok()) {
+    Fail(gate.status().message());
+    return settings->enabled ? settings->exit_code : status;
+  }
+  if (settings->enabled && gate->failed) {
+    PrintGateFailure(*gate);
+    return settings->exit_code;
   }
   return status;
 }

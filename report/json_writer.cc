@@ -149,4 +149,10 @@ void JsonWriter::Null() {
   out_->append("null");
 }
 
+void JsonWriter::Raw(absl::string_view json) {
+  BeforeValue();
+  while (!json.empty() && (json.back() == '\n' || json.back() == ' ')) json.remove_suffix(1);
+  out_->append(json.data(), json.size());
+}
+
 }  // namespace heapgap::report

@@ -33,6 +33,9 @@ class JsonWriter {
   void Uint(uint64_t value);
   void Bool(bool value);
   void Null();
+  // A value that is already JSON (e.g. another writer's document), written
+  // as is; trailing white space is dropped.
+  void Raw(absl::string_view json);
 
  private:
   void BeforeValue();

@@ -138,7 +138,8 @@ std::string TextReport(const Report& r, size_t top) {
   return out;
 }
 
-std::string SummaryLines(const TraceAnalysis& a, absl::string_view prefix) {
+std::string SummaryLines(const TraceAnalysis& a, absl::string_view prefix,
+                         absl::string_view extra_lines) {
   const HeapReplay& replay = a.replay;
   const HeapTotals& t = replay.totals();
   std::string out;
@@ -154,6 +155,7 @@ std::string SummaryLines(const TraceAnalysis& a, absl::string_view prefix) {
   for (const std::string& warning : a.warnings) {
     absl::StrAppend(&out, prefix, "warning: ", warning, "\n");
   }
+  out.append(extra_lines.data(), extra_lines.size());
   absl::StrAppend(&out, prefix, "For stacks: heapgap report ", a.path, "\n");
   return out;
 }

@@ -17,8 +17,10 @@ std::string TextReport(const Report& report, size_t top);
 
 // The few lines `heapgap run` prints for each trace, each starting with
 // `prefix` (e.g. "==1234== "): trace path, in use at exit, total heap usage,
-// peak, and warnings.
-std::string SummaryLines(const TraceAnalysis& analysis, absl::string_view prefix);
+// peak, and warnings; `extra_lines` (each already prefixed) come before the
+// closing "For stacks" line.
+std::string SummaryLines(const TraceAnalysis& analysis, absl::string_view prefix,
+                         absl::string_view extra_lines = {});
 
 }  // namespace heapgap::report
 

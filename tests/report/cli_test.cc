@@ -106,7 +106,7 @@ TEST(CliTest, BadCommandLinesAreUsageErrors) {
   ExpectUsageError({"report", "--format"}, "needs a value");
   ExpectUsageError({"report", "--format", "xml", "x.trace"}, "unknown format 'xml'");
   ExpectUsageError({"report", "--top", "-3", "x.trace"}, "non-negative integer");
-  ExpectUsageError({"report", "a.trace", "b.trace"}, "one trace at a time");
+  ExpectUsageError({"report", "a.trace", "b.trace"}, "one trace or directory at a time");
   ExpectUsageError({"run"}, "no program given");
   ExpectUsageError({"run", "--stack-depth", "0", "--", "/bin/true"}, "1..256");
   ExpectUsageError({"run", "-o", "a:b", "--", "/bin/true"}, "must not contain ':'");
@@ -123,7 +123,7 @@ TEST(CliTest, BadInputFilesAreUsageErrors) {
   corrupt.Raw(r);
   const std::vector<std::pair<std::string, std::string>> cases = {
       {::testing::TempDir() + "heapgap_cli_test_missing.trace", "no such file"},
-      {dir, "is a directory"},
+      {dir, "no traces in directory"},  // a directory is reported trace by trace
       {WriteTempFile("cli-empty", ""), "is empty"},
       {WriteTempFile("cli-text", "hello, this is text\nand more text\n"), "not a heapgap trace"},
       {WriteTempFile("cli-header-cut", TraceBuilder().Bytes().substr(0, 6)), "cut short inside its header"},
