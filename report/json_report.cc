@@ -123,6 +123,8 @@ std::string JsonReport(const Report& r) {
   w.Uint(t.reused_live_addresses);
   w.Key("mismatched_frees");
   w.Uint(t.mismatched_frees);
+  w.Key("mmapped_allocations");
+  w.Uint(r.heap.mmapped_allocations);
   w.EndObject();
 
   w.Key("leaks");
@@ -148,6 +150,12 @@ std::string JsonReport(const Report& r) {
   w.Uint(r.peak_blocks);
   w.Key("time_ns");
   w.Uint(r.peak_time_ns);
+  w.Key("footprint_bytes");
+  w.Uint(r.heap.at_peak_footprint.footprint_bytes);
+  w.Key("footprint_time_ns");
+  w.Uint(r.heap.at_peak_footprint.time_ns);
+  w.Key("rss_hwm_bytes");
+  w.Uint(r.heap.rss_hwm_bytes);
   WriteRecords(r.peak, w);
   w.EndObject();
 
@@ -160,6 +168,9 @@ std::string JsonReport(const Report& r) {
   w.BeginObject();
   WriteRecords(r.most_temporary, w);
   w.EndObject();
+
+  w.Key("heap");
+  WriteHeapGeometryJson(r.heap, w);
 
   w.EndObject();
   return out;

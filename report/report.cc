@@ -113,6 +113,7 @@ Report BuildReport(const TraceAnalysis& a, const ReportOptions& options,
       a, options.top, symbolizer, [](const StackStats& s) { return s.allocations; }, no_live);
   r.most_temporary = TopStacks(
       a, options.top, symbolizer, [](const StackStats& s) { return s.temporary; }, no_live);
+  r.heap = BuildHeapGeometryReport(a, symbolizer);
   return r;
 }
 

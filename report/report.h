@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "report/heap_replay.h"
+#include "report/heap_report.h"
 #include "report/leak_check.h"
 #include "report/leak_kind.h"
 #include "report/stack_symbolizer.h"
@@ -62,6 +63,9 @@ struct Report {
 
   StackRecordList most_allocations;  // by number of allocations
   StackRecordList most_temporary;    // by number of temporary allocations
+
+  // Where freed memory stays: holes, pinned bytes, trims (heap_report.h).
+  HeapGeometryReport heap;
 };
 
 struct ReportOptions {

@@ -135,6 +135,7 @@ std::string TextReport(const Report& r, size_t top) {
                             " of ", WithThousands(rec.allocations), " at:");
       },
       out);
+  AppendHeapGeometryText(r.heap, top, &out);
   return out;
 }
 

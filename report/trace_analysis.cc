@@ -125,13 +125,16 @@ absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& p
   a.process.argv.assign(a.header.argv().begin(), a.header.argv().end());
   a.process.forked = a.header.forked();
   a.replay = HeapReplay(a.header.forked());
+  a.geometry.Start(a.header);
 
   EventOrderer orderer;
   HeapReplay& replay = a.replay;
   LeakScanApplier leak_scan;
-  auto apply = [&replay, &leak_scan, observer](const Event& e) {
+  HeapGeometry& geometry = a.geometry;
+  auto apply = [&replay, &leak_scan, &geometry, observer](const Event& e) {
     leak_scan.BeforeEvent(e, replay);
     replay.Apply(e);
+    geometry.Apply(e);
     if (observer != nullptr) observer->OnEvent(e, replay);
   };
   std::optional<trace::Trailer> trailer;
@@ -168,6 +171,16 @@ absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& p
       }
       case trace::Record::kBarrier:
         orderer.ReleaseBefore(record->barrier().seq(), apply);
+        geometry.ReleaseSamplesThrough(record->barrier().seq());
+        break;
+      case trace::Record::kMallocSettings:
+        geometry.SetMallocSettings(record->malloc_settings());
+        break;
+      case trace::Record::kSample:
+        geometry.AddSample(record->sample());
+        break;
+      case trace::Record::kHeapWalk:
+        geometry.SetHeapWalk(record->heap_walk());
         break;
       case trace::Record::kTrailer:
         trailer = record->trailer();
@@ -193,6 +206,7 @@ absl::StatusOr<std::unique_ptr<TraceAnalysis>> AnalyzeTrace(const std::string& p
   a.lost_events = batch_lost_events;
   if (trailer && trailer->lost_events() > a.lost_events) a.lost_events = trailer->lost_events();
   SetProcessEnd(trailer, process_end, a);
+  geometry.Finish(a.header.start_time_mono_ns() + a.process.duration_ns);
   AddWarnings(reader, trailer, orderer, a);
   return analysis;
 }

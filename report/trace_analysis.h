@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "report/event.h"
+#include "report/heap_geometry.h"
 #include "report/heap_replay.h"
 #include "report/leak_scan.h"
 #include "report/module_map.h"
@@ -58,6 +59,8 @@ struct TraceAnalysis {
   ModuleMap modules;
   StackTable stacks;
   HeapReplay replay;
+  // The heaps' layout over time: holes, pinned memory, trims (see heap_geometry.h).
+  HeapGeometry geometry;
   // The leak scan of a clean exit, already applied to the replay's live
   // blocks; nullopt when the trace has none.
   std::optional<LeakScanFacts> leak_scan;

@@ -1,0 +1,1064 @@
+#include "report/heap_model.h"
+
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_format.h"
+#include "report/op.h"
+
+namespace heapgap::report {
+namespace {
+
+using glibc::ChunkSize;
+
+constexpr int kFastbinClasses = 10;  // NFASTBINS
+constexpr uint32_t kDirectThreadIds = 1 << 16;
+// Cached chunks a pinning-chain walk steps over before it gives up.
+constexpr int kMaxCachedSteps = 4096;
+
+constexpr int FastbinClass(uint64_t chunk_size) {
+  return static_cast<int>((chunk_size >> 4) - 2);
+}
+
+constexpr bool IsAlignedAllocation(uint32_t op) {
+  return (op >= 5 && op <= 9) || (op >= 14 && op <= 17);
+}
+
+// Lazily cleaned lists of chunk addresses (a tcache bin, a fastbin): entries
+// whose chunk left the list are dropped when met, or when they pile up.
+struct AddressStack {
+  std::vector<uint64_t> entries;
+  uint32_t valid = 0;  // entries still describing a chunk in this list
+
+  void Push(uint64_t address) {
+    entries.push_back(address);
+    ++valid;
+  }
+  template <typename IsMember>
+  void CompactIfStale(IsMember is_member) {
+    if (entries.size() <= 2 * static_cast<size_t>(valid) + 64) return;
+    absl::flat_hash_set<uint64_t> seen;
+    std::vector<uint64_t> kept;
+    for (uint64_t address : entries) {
+      if (is_member(address) && seen.insert(address).second) kept.push_back(address);
+    }
+    entries.swap(kept);
+  }
+};
+
+}  // namespace
+
+struct HeapModel::Arena {
+  uint64_t key = 0;      // the first heap's start; 0 for the main arena
+  bool main = false;
+  uint64_t address = 0;  // malloc_state, once a heap record named it
+  std::vector<Heap*> heaps;  // oldest first
+  std::array<AddressStack, kFastbinClasses> fastbins;
+  uint64_t fastbin_chunks = 0;
+  uint64_t max_extent = 0;
+};
+
+struct HeapModel::Heap {
+  Heap(uint64_t heap_start, uint64_t page, uint64_t* hole_total)
+      : start(heap_start),
+        segment(heap_start + glibc::kFirstHeapChunkOffset, heap_start, page, hole_total) {}
+  uint64_t start;
+  HeapSegment segment;
+  Arena* arena = nullptr;
+  uint64_t size = 0;  // heap_info.size
+  bool size_known = false;
+};
+
+struct HeapModel::Thread {
+  uint32_t id = 0;
+  bool exited = false;
+  bool seen_heap_allocation = false;
+  uint64_t tcache_struct = 0;  // chunk address of its tcache_perthread_struct, when placed
+  Arena* arena = nullptr;      // arena of its last heap allocation
+  std::unique_ptr<std::array<AddressStack, glibc::kTcacheMaxBins>> tcache;
+  PendingRealloc pending;
+
+  AddressStack& Bin(uint64_t index) {
+    if (!tcache) tcache = std::make_unique<std::array<AddressStack, glibc::kTcacheMaxBins>>();
+    return (*tcache)[index];
+  }
+};
+
+HeapModel::HeapModel(Config config) : config_(config) {
+  if (config_.page_size == 0) config_.page_size = 4096;
+  main_ = std::make_unique<HeapSegment>(config_.heap_start, config_.heap_start, config_.page_size,
+                                        &hole_bytes_);
+  main_arena_ = std::make_unique<Arena>();
+  main_arena_->main = true;
+  base_mmap_threshold_ = params_.mmap_threshold;
+}
+
+HeapModel::~HeapModel() {
+  // Segments report their holes to hole_bytes_ as they go: heaps first.
+  heaps_.clear();
+  main_.reset();
+}
+
+void HeapModel::SetMallocSettings(const trace::MallocSettings& settings) {
+  ApplyMallocSettings(settings, params_, settings_applied_);
+  base_mmap_threshold_ = params_.mmap_threshold;
+}
+
+HeapModel::Thread& HeapModel::ThreadFor(uint32_t thread_id) {
+  if (last_thread_ != nullptr && last_thread_->id == thread_id) return *last_thread_;
+  std::unique_ptr<Thread>* slot;
+  if (thread_id < kDirectThreadIds) {
+    if (thread_id >= threads_.size()) threads_.resize(thread_id + 1);
+    slot = &threads_[thread_id];
+  } else {
+    slot = &other_threads_[thread_id];
+  }
+  if (!*slot) {
+    *slot = std::make_unique<Thread>();
+    (*slot)->id = thread_id;
+  }
+  last_thread_ = slot->get();
+  return *last_thread_;
+}
+
+HeapModel::Arena& HeapModel::ArenaFor(uint64_t key) {
+  std::unique_ptr<Arena>& arena = arenas_[key];
+  if (!arena) {
+    arena = std::make_unique<Arena>();
+    arena->key = key;
+  }
+  return *arena;
+}
+
+HeapModel::Heap& HeapModel::HeapAt(uint64_t heap_start) {
+  if (last_heap_ != nullptr && last_heap_->start == heap_start) return *last_heap_;
+  std::unique_ptr<Heap>& heap = heaps_[heap_start];
+  if (!heap) {
+    // Until a heap record says otherwise, a heap is the first of its arena.
+    heap = std::make_unique<Heap>(heap_start, config_.page_size, &hole_bytes_);
+    heap->arena = &ArenaFor(heap_start);
+    heap->arena->heaps.push_back(heap.get());
+  }
+  last_heap_ = heap.get();
+  return *heap;
+}
+
+HeapSegment* HeapModel::SegmentFor(uint64_t header, uint64_t chunk, Arena** arena) {
+  if ((header & glibc::kNonMainArena) == 0) {
+    *arena = main_arena_.get();
+    return main_.get();
+  }
+  Heap& heap = HeapAt(glibc::AlignDown(chunk, glibc::kArenaHeapBytes));
+  *arena = heap.arena;
+  return &heap.segment;
+}
+
+HeapSegment* HeapModel::SegmentByAddress(uint64_t chunk, Arena** arena) {
+  const uint64_t base = glibc::AlignDown(chunk, glibc::kArenaHeapBytes);
+  if (last_heap_ != nullptr && last_heap_->start == base) {
+    *arena = last_heap_->arena;
+    return &last_heap_->segment;
+  }
+  auto it = heaps_.find(base);
+  if (it != heaps_.end()) {
+    *arena = it->second->arena;
+    return &it->second->segment;
+  }
+  *arena = main_arena_.get();
+  return main_.get();
+}
+
+uint64_t HeapModel::live_requested() const {
+  uint64_t total = main_->live_requested() + mmapped_live_requested_;
+  for (const auto& [start, heap] : heaps_) total += heap->segment.live_requested();
+  return total;
+}
+
+// ---- Events ------------------------------------------------------------------
+
+void HeapModel::Apply(const Event& e) {
+  ++version_;
+  switch (ClassifyOp(e.op)) {
+    case OpKind::kAllocation: {
+      Thread& thread = ThreadFor(e.thread_id);
+      if (thread.pending.active &&
+          !(IsReallocOp(e.op) && static_cast<uint64_t>(e.aux[0]) == thread.pending.address)) {
+        SettlePendingRealloc(thread, e.time_ns, e.seq);
+      }
+      Allocate(e, thread);
+      return;
+    }
+    case OpKind::kRelease: {
+      Thread& thread = ThreadFor(e.thread_id);
+      if (thread.pending.active) SettlePendingRealloc(thread, e.time_ns, e.seq);
+      Release(e, thread);
+      return;
+    }
+    case OpKind::kAddressSpace:
+      break;
+    default:
+      return;
+  }
+  switch (e.op) {
+    case 64:  // BREAK_MOVE
+      BreakMove(e);
+      break;
+    case 65:  // ARENA_HEAP
+      ArenaHeap(e);
+      break;
+    case 66:  // MMAP
+    case 67:  // MUNMAP
+    case 68:  // MREMAP
+    case 71:  // MADVISE
+      ++counters_.program_mapping_calls;
+      break;
+    case 69:  // BRK
+    case 70:  // SBRK
+      ++counters_.program_break_calls;
+      break;
+    case 72: {  // MALLOC_TRIM: consolidates every arena, then releases pages
+      ConsolidateAll();
+      AllocatorCall call;
+      call.time_ns = e.time_ns;
+      call.seq = e.seq;
+      call.stack_id = e.stack_id;
+      call.trim = true;
+      call.value = static_cast<int64_t>(e.size);
+      call.result = e.aux[0];
+      // The break has not moved yet: its move is the next event.
+      uint64_t released = 0;
+      released += main_->hole_releasable_bytes();
+      for (const auto& [start, heap] : heaps_) released += heap->segment.hole_releasable_bytes();
+      released += glibc::TrimmableTop(main_->top_free(), e.size, config_.page_size);
+      call.predicted_release_bytes = released;
+      allocator_calls_.push_back(call);
+      break;
+    }
+    case 73: {  // MALLOPT: consolidates the main arena first
+      Consolidate(*main_arena_);
+      AllocatorCall call;
+      call.time_ns = e.time_ns;
+      call.seq = e.seq;
+      call.stack_id = e.stack_id;
+      call.param = static_cast<int>(e.aux[0]);
+      call.value = e.aux[1];
+      call.result = e.aux[2];
+      if (call.result == 1) ApplyMallopt(call.param, call.value, params_);
+      allocator_calls_.push_back(call);
+      break;
+    }
+    case 74:  // THREAD_START
+      ThreadFor(e.thread_id);
+      break;
+    case 75: {  // THREAD_EXIT: the thread's tcache goes back to its arena
+      Thread& thread = ThreadFor(e.thread_id);
+      if (thread.pending.active) SettlePendingRealloc(thread, e.time_ns, e.seq);
+      FlushTcache(thread);
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void HeapModel::Finish() {
+  auto settle = [this](std::unique_ptr<Thread>& thread) {
+    if (thread && thread->pending.active) SettlePendingRealloc(*thread, 0, 0);
+  };
+  for (auto& thread : threads_) settle(thread);
+  for (auto& [id, thread] : other_threads_) settle(thread);
+}
+
+void HeapModel::SettlePendingRealloc(Thread& thread, uint64_t time_ns, uint64_t seq) {
+  // realloc(p, 0), or a realloc whose allocation half was not recorded: p
+  // was freed as free(p) frees it.
+  const PendingRealloc pending = thread.pending;
+  thread.pending.active = false;
+  FreeBlock(pending.address, pending.header, thread, /*realloc=*/false, time_ns, seq);
+}
+
+void HeapModel::Allocate(const Event& e, Thread& thread) {
+  if (e.address == 0) return;  // failed
+  if (ChunkSize(e.chunk_header) < glibc::kMinChunk) {
+    ++counters_.events_without_chunk_header;
+    if (thread.pending.active) SettlePendingRealloc(thread, e.time_ns, e.seq);
+    return;
+  }
+  const bool mmapped = (e.chunk_header & glibc::kIsMmapped) != 0;
+  if (IsReallocOp(e.op) && thread.pending.active) {
+    const PendingRealloc old = thread.pending;
+    thread.pending.active = false;
+    const bool old_mmapped = (old.header & glibc::kIsMmapped) != 0 ||
+                             (old.header == 0 && mmapped_.contains(old.address));
+    if (e.address == old.address && mmapped == old_mmapped) {
+      if (mmapped) {
+        AllocateMmapped(e, thread);  // mremap in place replaces the mapping
+      } else {
+        AllocateHeap(e, thread, /*in_place_realloc=*/true);
+      }
+      return;
+    }
+    // Moved: glibc allocated the new block, copied, then freed the old one.
+    if (mmapped) {
+      AllocateMmapped(e, thread);
+    } else {
+      AllocateHeap(e, thread, false);
+    }
+    FreeBlock(old.address, old.header, thread, /*realloc=*/true, e.time_ns, e.seq);
+    return;
+  }
+  if (mmapped) {
+    AllocateMmapped(e, thread);
+  } else {
+    AllocateHeap(e, thread, false);
+  }
+}
+
+void HeapModel::AllocateMmapped(const Event& e, Thread& thread) {
+  const uint64_t mapping = e.mmapped_chunk_offset + ChunkSize(e.chunk_header);
+  auto [it, inserted] = mmapped_.try_emplace(e.address);
+  if (!inserted) {
+    mmapped_bytes_ -= it->second.mapping_bytes;
+    mmapped_live_requested_ -= it->second.requested;
+  }
+  it->second = MmappedBlock{mapping, e.size, e.stack_id};
+  mmapped_bytes_ += mapping;
+  mmapped_live_requested_ += e.size;
+  ++mmapped_allocations_;
+  // A large request goes through _int_malloc, which consolidated the
+  // fastbins of the thread's arena first.
+  Arena* arena = thread.arena != nullptr ? thread.arena : main_arena_.get();
+  if (arena->fastbin_chunks != 0) Consolidate(*arena);
+}
+
+void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_realloc) {
+  const uint64_t size = ChunkSize(e.chunk_header);
+  const uint64_t chunk = e.address - glibc::kChunkHeader;
+  Arena* arena;
+  HeapSegment& segment = *SegmentFor(e.chunk_header, chunk, &arena);
+  // Without a heap start in the header, the main heap starts at its first chunk.
+  if (segment.start() == 0 && segment.empty()) segment.set_start(chunk);
+  Chunk info;
+  info.size = size;
+  info.requested = e.size;
+  info.time_ns = e.time_ns;
+  info.stack_id = e.stack_id;
+  info.thread_id = e.thread_id;
+  info.state = ChunkState::kLive;
+  thread.arena = arena;
+  if (size >= base_mmap_threshold_ && size < params_.mmap_threshold &&
+      !threshold_changes_.empty() && !in_place_realloc) {
+    // Without the dynamic threshold, glibc would have mmapped this block.
+    ++threshold_changes_.back().heap_allocations_instead_of_mmap;
+    threshold_changes_.back().heap_bytes_instead_of_mmap += size;
+  }
+
+  HeapSegment::Iterator it = segment.Find(chunk);
+  if (in_place_realloc && it != segment.NotFound()) {
+    const uint64_t old_size = it->second.size;
+    segment.Replace(it, info);
+    if (old_size >= size + glibc::kMinChunk) {
+      // A shrinking realloc frees its tail with _int_free: it may sit in a
+      // cache like any freed chunk.
+      Chunk tail;
+      tail.size = old_size - size;
+      tail.time_ns = e.time_ns;
+      tail.thread_id = e.thread_id;
+      tail.state = ChunkState::kInternal;
+      ++counters_.realloc_remainders;
+      HeapSegment::Iterator rest = segment.Insert(chunk + size, tail);
+      FreeChunk(segment, *arena, rest, &thread);
+    }
+    return;
+  }
+
+  if (it != segment.NotFound()) {
+    if (it->second.realloc_pending) {
+      // Another thread's realloc moved this block and freed it; glibc
+      // handed the address out again before that realloc's result was seen.
+      Thread& owner = ThreadFor(it->second.thread_id);
+      const PendingRealloc pending = owner.pending;
+      owner.pending.active = false;
+      if (pending.active && pending.address == e.address) {
+        FreeChunk(segment, *arena, it, &owner);
+      } else {
+        it->second.realloc_pending = false;
+      }
+      it = segment.Find(chunk);
+    }
+  }
+  // A large request (not served by the tcache) consolidates the fastbins.
+  if (size >= glibc::kMinLargeChunk && arena->fastbin_chunks != 0 &&
+      !(it != segment.NotFound() && it->second.state == ChunkState::kTcache)) {
+    Consolidate(*arena);
+    it = segment.Find(chunk);
+  }
+  if (it != segment.NotFound()) {
+    if (it->second.cached()) {
+      TakeFromCache(it, *arena, thread);
+    } else {
+      // Still live in the model: its release was not recorded.
+      ++counters_.overlaps_repaired;
+      counters_.overlap_bytes_repaired += it->second.size;
+    }
+  }
+  // Chunks the model holds in use where glibc just handed out memory were in
+  // fact free (released without a record, or consolidated unseen).
+  HeapSegment::Iterator over = segment.LowerBound(chunk);
+  if (over != segment.Begin()) {
+    HeapSegment::Iterator below = std::prev(over);
+    if (below->first + below->second.size > chunk) over = below;
+  }
+  while (over != segment.NotFound() && over->first < chunk + size) {
+    if (over->first == chunk) {
+      ++over;
+      continue;
+    }
+    ++counters_.overlaps_repaired;
+    counters_.overlap_bytes_repaired += over->second.size;
+    const uint64_t next = over->first + 1;
+    EraseCached(segment, *arena, over);
+    over = segment.LowerBound(next);
+  }
+  HeapSegment::Iterator existing = segment.Find(chunk);
+  it = existing != segment.NotFound() ? segment.Replace(existing, info)
+                                      : segment.Insert(chunk, info);
+
+  // The P bit says whether the chunk right below is in use.
+  const uint64_t below_end =
+      it == segment.Begin() ? segment.start()
+                            : std::prev(it)->first + std::prev(it)->second.size;
+  const bool first_heap_allocation = !thread.seen_heap_allocation;
+  thread.seen_heap_allocation = true;
+  if ((e.chunk_header & glibc::kPrevInUse) == 0) {
+    if (it != segment.Begin() && below_end == chunk && std::prev(it)->second.cached()) {
+      // glibc merged it: the model's cache simulation missed a move.
+      ++counters_.cached_below_freed;
+      EraseCached(segment, *arena, std::prev(it));
+    }
+    return;
+  }
+  if (below_end >= chunk || chunk <= segment.start()) return;
+  const uint64_t gap = chunk - below_end;
+  if (first_heap_allocation && gap >= glibc::kTcacheStructChunk) {
+    // The thread's tcache structure was allocated from its arena just
+    // before its first block.
+    Chunk tcache_struct;
+    tcache_struct.size = glibc::kTcacheStructChunk;
+    tcache_struct.time_ns = e.time_ns;
+    tcache_struct.thread_id = e.thread_id;
+    tcache_struct.state = ChunkState::kInternal;
+    thread.tcache_struct = chunk - glibc::kTcacheStructChunk;
+    segment.Insert(thread.tcache_struct, tcache_struct);
+    ++counters_.tcache_structs_placed;
+    return;
+  }
+  if (IsAlignedAllocation(e.op) && gap >= glibc::kMinChunk) {
+    // memalign freed the chunk's leading part with _int_free; glibc still
+    // holds it in use, so it went to a cache.
+    Chunk lead;
+    lead.size = gap;
+    lead.time_ns = e.time_ns;
+    lead.thread_id = e.thread_id;
+    lead.state = ChunkState::kInternal;
+    ++counters_.memalign_remainders;
+    HeapSegment::Iterator lead_it = segment.Insert(below_end, lead);
+    FreeChunk(segment, *arena, lead_it, &thread);
+    return;
+  }
+  ++counters_.unexplained_in_use_below;
+}
+
+void HeapModel::Uncache(const Chunk& chunk, Arena& arena) {
+  if (chunk.state == ChunkState::kTcache) {
+    Thread& owner = ThreadFor(chunk.thread_id);
+    if (owner.tcache) {
+      AddressStack& bin = owner.Bin(glibc::TcacheIndex(chunk.size));
+      if (bin.valid > 0) --bin.valid;
+    }
+  } else if (chunk.state == ChunkState::kFastbin) {
+    AddressStack& fastbin = arena.fastbins[FastbinClass(chunk.size)];
+    if (fastbin.valid > 0) --fastbin.valid;
+    if (arena.fastbin_chunks > 0) --arena.fastbin_chunks;
+  }
+}
+
+void HeapModel::EraseCached(HeapSegment& segment, Arena& arena, HeapSegment::Iterator it) {
+  Uncache(it->second, arena);
+  segment.Erase(it);
+}
+
+void HeapModel::TakeFromCache(HeapSegment::Iterator it, Arena& arena, Thread& allocating) {
+  const uint64_t taken = it->first;
+  const Chunk chunk = it->second;
+  Uncache(chunk, arena);
+  if (chunk.state != ChunkState::kFastbin) return;
+  // A fastbin chunk: _int_malloc moves the rest of its fastbin into the
+  // allocating thread's tcache, while there is room.
+  const uint64_t index = glibc::TcacheIndex(chunk.size);
+  if (allocating.exited || params_.tcache_count == 0 || index >= params_.tcache_bins) return;
+  AddressStack& fastbin = arena.fastbins[FastbinClass(chunk.size)];
+  AddressStack& bin = allocating.Bin(index);
+  while (bin.valid < params_.tcache_count && !fastbin.entries.empty()) {
+    const uint64_t address = fastbin.entries.back();
+    fastbin.entries.pop_back();
+    if (address == taken) continue;
+    Arena* owner;
+    HeapSegment& segment = *SegmentByAddress(address, &owner);
+    HeapSegment::Iterator other = segment.Find(address);
+    if (owner != &arena || other == segment.NotFound() ||
+        other->second.state != ChunkState::kFastbin || other->second.size != chunk.size) {
+      continue;
+    }
+    Uncache(other->second, arena);
+    segment.SetState(other, ChunkState::kTcache);
+    other->second.thread_id = allocating.id;
+    bin.Push(address);
+    ++counters_.fastbin_stashes;
+  }
+}
+
+void HeapModel::Release(const Event& e, Thread& thread) {
+  if (e.address == 0) return;
+  if (IsReallocFreeOp(e.op)) {
+    // Settled by the thread's next event: the realloc's result.
+    thread.pending = PendingRealloc{true, e.address, e.chunk_header, e.mmapped_chunk_offset};
+    if ((e.chunk_header & glibc::kIsMmapped) == 0) {
+      Arena* arena;
+      HeapSegment& segment =
+          e.chunk_header != 0 ? *SegmentFor(e.chunk_header, e.address - glibc::kChunkHeader, &arena)
+                              : *SegmentByAddress(e.address - glibc::kChunkHeader, &arena);
+      HeapSegment::Iterator it = segment.Find(e.address - glibc::kChunkHeader);
+      if (it != segment.NotFound() && it->second.state == ChunkState::kLive) {
+        it->second.realloc_pending = true;
+        it->second.thread_id = thread.id;
+      }
+    }
+    return;
+  }
+  FreeBlock(e.address, e.chunk_header, thread, /*realloc=*/false, e.time_ns, e.seq);
+}
+
+void HeapModel::FreeBlock(uint64_t address, uint64_t header, Thread& thread, bool realloc,
+                          uint64_t time_ns, uint64_t seq) {
+  const bool mmapped = (header & glibc::kIsMmapped) != 0 ||
+                       (header == 0 && mmapped_.contains(address));
+  if (mmapped) {
+    auto it = mmapped_.find(address);
+    uint64_t requested = 0, stack = 0;
+    if (it != mmapped_.end()) {
+      mmapped_bytes_ -= it->second.mapping_bytes;
+      mmapped_live_requested_ -= it->second.requested;
+      requested = it->second.requested;
+      stack = it->second.stack_id;
+      mmapped_.erase(it);
+    } else {
+      ++counters_.unknown_releases;
+    }
+    // __libc_free raises the mmap threshold to a freed mmapped chunk's size
+    // (the raw size word, M bit included); realloc's munmap does not.
+    if (!realloc && header != 0 && !params_.no_dyn_threshold && header > params_.mmap_threshold &&
+        header <= glibc::kMaxMmapThreshold) {
+      ThresholdChange change;
+      change.time_ns = time_ns;
+      change.seq = seq;
+      change.old_mmap_threshold = params_.mmap_threshold;
+      change.old_trim_threshold = params_.trim_threshold;
+      params_.mmap_threshold = ChunkSize(header);
+      params_.trim_threshold = 2 * params_.mmap_threshold;
+      change.new_mmap_threshold = params_.mmap_threshold;
+      change.new_trim_threshold = params_.trim_threshold;
+      change.freed_block_bytes = requested;
+      change.freed_block_stack = stack;
+      threshold_changes_.push_back(change);
+    }
+    return;
+  }
+  const uint64_t chunk = address - glibc::kChunkHeader;
+  Arena* arena;
+  HeapSegment& segment =
+      header != 0 ? *SegmentFor(header, chunk, &arena) : *SegmentByAddress(chunk, &arena);
+  HeapSegment::Iterator it = segment.Find(chunk);
+  if (it == segment.NotFound() || it->second.state != ChunkState::kLive) {
+    ++counters_.unknown_releases;
+    return;
+  }
+  it->second.realloc_pending = false;
+  if (header != 0 && (header & glibc::kPrevInUse) == 0 && it != segment.Begin()) {
+    HeapSegment::Iterator below = std::prev(it);
+    if (below->second.cached() && below->first + below->second.size == chunk) {
+      ++counters_.cached_below_freed;
+      EraseCached(segment, *arena, below);
+      it = segment.Find(chunk);
+    }
+  }
+  FreeChunk(segment, *arena, it, &thread);
+}
+
+void HeapModel::FreeChunk(HeapSegment& segment, Arena& arena, HeapSegment::Iterator it,
+                          Thread* thread) {
+  const uint64_t address = it->first;
+  const uint64_t size = it->second.size;
+  it->second.realloc_pending = false;
+  if (thread != nullptr && !thread->exited && params_.tcache_count > 0) {
+    const uint64_t index = glibc::TcacheIndex(size);
+    if (index < params_.tcache_bins) {
+      AddressStack& bin = thread->Bin(index);
+      if (bin.valid < params_.tcache_count) {
+        segment.SetState(it, ChunkState::kTcache);
+        it->second.thread_id = thread->id;
+        bin.Push(address);
+        bin.CompactIfStale([&](uint64_t a) {
+          Arena* owner;
+          HeapSegment& s = *SegmentByAddress(a, &owner);
+          HeapSegment::Iterator c = s.Find(a);
+          return c != s.NotFound() && c->second.state == ChunkState::kTcache &&
+                 c->second.thread_id == thread->id;
+        });
+        return;
+      }
+    }
+  }
+  if (size <= params_.max_fast) {
+    segment.SetState(it, ChunkState::kFastbin);
+    AddressStack& fastbin = arena.fastbins[FastbinClass(size)];
+    fastbin.Push(address);
+    ++arena.fastbin_chunks;
+    fastbin.CompactIfStale([&](uint64_t a) {
+      Arena* owner;
+      HeapSegment& s = *SegmentByAddress(a, &owner);
+      HeapSegment::Iterator c = s.Find(a);
+      return owner == &arena && c != s.NotFound() && c->second.state == ChunkState::kFastbin;
+    });
+    return;
+  }
+  uint64_t gap_start, gap_end;
+  segment.Erase(it, &gap_start, &gap_end);
+  if (gap_end - gap_start < glibc::kFastbinConsolidationThreshold) return;
+  if (arena.fastbin_chunks != 0) Consolidate(arena);
+  // The main heap's trim shows as a break move; a thread arena heap's
+  // shrink happens unseen and is simulated.
+  if (!arena.main) HeapTrim(arena);
+}
+
+void HeapModel::Consolidate(Arena& arena) {
+  if (arena.fastbin_chunks == 0) {
+    for (AddressStack& fastbin : arena.fastbins) {
+      fastbin.entries.clear();
+      fastbin.valid = 0;
+    }
+    return;
+  }
+  ++counters_.consolidations;
+  for (AddressStack& fastbin : arena.fastbins) {
+    for (uint64_t address : fastbin.entries) {
+      Arena* owner;
+      HeapSegment& segment = arena.main ? *main_ : *SegmentByAddress(address, &owner);
+      HeapSegment::Iterator it = segment.Find(address);
+      if (it != segment.NotFound() && it->second.state == ChunkState::kFastbin) segment.Erase(it);
+    }
+    fastbin.entries.clear();
+    fastbin.valid = 0;
+  }
+  arena.fastbin_chunks = 0;
+}
+
+void HeapModel::ConsolidateAll() {
+  Consolidate(*main_arena_);
+  for (auto& [key, arena] : arenas_) Consolidate(*arena);
+}
+
+void HeapModel::HeapTrim(Arena& arena) {
+  if (arena.heaps.empty()) return;
+  // Newer heaps that are entirely free go away while the previous heap has
+  // room enough to take over (heap_trim's hysteresis).
+  while (arena.heaps.size() > 1) {
+    Heap* newest = arena.heaps.back();
+    Heap* previous = arena.heaps[arena.heaps.size() - 2];
+    if (!newest->segment.empty() || !previous->size_known) break;
+    const uint64_t tail = previous->segment.top_free();
+    const uint64_t unreserved =
+        glibc::kArenaHeapBytes > previous->size ? glibc::kArenaHeapBytes - previous->size : 0;
+    if (tail + unreserved < params_.top_pad + glibc::kMinChunk + config_.page_size) break;
+    ++counters_.simulated_heap_deletions;
+    RemoveHeap(*newest);
+  }
+  Heap& heap = *arena.heaps.back();
+  if (!heap.size_known) return;
+  const uint64_t top = heap.segment.top_free();
+  if (top < params_.trim_threshold) return;
+  const uint64_t extra = glibc::TrimmableTop(top, params_.top_pad, config_.page_size);
+  if (extra == 0 || extra >= heap.size) return;
+  ++counters_.simulated_heap_trims;
+  SetHeapSize(heap, heap.size - extra);
+}
+
+void HeapModel::FlushTcache(Thread& thread) {
+  // tcache_thread_shutdown: every cached chunk is freed with the tcache
+  // already gone, then the tcache structure itself.
+  thread.exited = true;
+  if (thread.tcache) {
+    for (uint64_t index = 0; index < glibc::kTcacheMaxBins; ++index) {
+      AddressStack& bin = (*thread.tcache)[index];
+      for (auto entry = bin.entries.rbegin(); entry != bin.entries.rend(); ++entry) {
+        Arena* arena;
+        HeapSegment& segment = *SegmentByAddress(*entry, &arena);
+        HeapSegment::Iterator it = segment.Find(*entry);
+        if (it == segment.NotFound() || it->second.state != ChunkState::kTcache ||
+            it->second.thread_id != thread.id) {
+          continue;
+        }
+        FreeChunk(segment, *arena, it, nullptr);
+      }
+    }
+    thread.tcache.reset();
+  }
+  if (thread.tcache_struct != 0) {
+    Arena* arena;
+    HeapSegment& segment = *SegmentByAddress(thread.tcache_struct, &arena);
+    HeapSegment::Iterator it = segment.Find(thread.tcache_struct);
+    if (it != segment.NotFound() && it->second.state == ChunkState::kInternal) {
+      FreeChunk(segment, *arena, it, nullptr);
+    }
+    thread.tcache_struct = 0;
+  }
+}
+
+void HeapModel::BreakMove(const Event& e) {
+  const uint64_t new_break = e.address;
+  if (main_->start() == 0 && main_->empty()) main_->set_start(new_break);
+  const bool grew = new_break > main_->end();
+  main_->set_end(new_break);
+  max_brk_extent_ = std::max(max_brk_extent_, main_->extent());
+  // Growth by a call means sysmalloc ran: _int_malloc consolidated the
+  // fastbins before giving up on the top chunk.
+  if (grew && e.aux[1] != 0 && main_arena_->fastbin_chunks != 0) Consolidate(*main_arena_);
+}
+
+void HeapModel::SetHeapSize(Heap& heap, uint64_t size) {
+  thread_heap_bytes_ += size - heap.size;
+  heap.size = size;
+  heap.size_known = true;
+  heap.segment.set_end(heap.start + size);
+  Arena& arena = *heap.arena;
+  uint64_t extent = 0;
+  for (const Heap* h : arena.heaps) extent += h->size;
+  arena.max_extent = std::max(arena.max_extent, extent);
+}
+
+void HeapModel::RemoveHeap(Heap& heap) {
+  thread_heap_bytes_ -= heap.size;
+  std::vector<Heap*>& list = heap.arena->heaps;
+  list.erase(std::remove(list.begin(), list.end(), &heap), list.end());
+  if (last_heap_ == &heap) last_heap_ = nullptr;
+  heaps_.erase(heap.start);
+}
+
+void HeapModel::ArenaHeap(const Event& e) {
+  trace::ArenaHeapState state;
+  state.set_start(e.address);
+  state.set_size(e.size);
+  state.set_mprotect_size(static_cast<uint64_t>(e.aux[0]));
+  state.set_arena(static_cast<uint64_t>(e.aux[1]));
+  state.set_previous(static_cast<uint64_t>(e.aux[2]));
+  CorrectArenaHeap(state);
+}
+
+void HeapModel::CorrectArenaHeap(const trace::ArenaHeapState& state) {
+  if (state.gone()) {
+    auto it = heaps_.find(state.start());
+    if (it == heaps_.end()) return;
+    ++counters_.heap_size_corrections;
+    RemoveHeap(*it->second);
+    return;
+  }
+  Heap& heap = HeapAt(state.start());
+  if (state.arena() != 0) {
+    const uint64_t key = glibc::AlignDown(state.arena(), glibc::kArenaHeapBytes);
+    if (heap.arena->key != key) {
+      // A later heap of an existing arena, first taken for a new arena.
+      Arena* old_arena = heap.arena;
+      std::vector<Heap*>& old_list = old_arena->heaps;
+      old_list.erase(std::remove(old_list.begin(), old_list.end(), &heap), old_list.end());
+      Arena& arena = ArenaFor(key);
+      arena.heaps.push_back(&heap);
+      heap.arena = &arena;
+      if (old_list.empty()) {
+        // Its fastbins and threads belong to the real arena.
+        for (int cls = 0; cls < kFastbinClasses; ++cls) {
+          AddressStack& from = old_arena->fastbins[cls];
+          AddressStack& to = arena.fastbins[cls];
+          to.entries.insert(to.entries.end(), from.entries.begin(), from.entries.end());
+          to.valid += from.valid;
+        }
+        arena.fastbin_chunks += old_arena->fastbin_chunks;
+        auto repoint = [&](std::unique_ptr<Thread>& t) {
+          if (t && t->arena == old_arena) t->arena = &arena;
+        };
+        for (auto& t : threads_) repoint(t);
+        for (auto& [id, t] : other_threads_) repoint(t);
+        arenas_.erase(old_arena->key);
+      }
+    }
+    heap.arena->address = state.arena();
+  }
+  heap.segment.set_start(state.start() + (state.previous() == 0 ? glibc::kFirstHeapChunkOffset
+                                                                : glibc::kHeapInfoBytes));
+  if (heap.size_known && heap.size != state.size()) {
+    // Sizes only ever grow between heap records unless the model missed
+    // (or mis-simulated) a shrink.
+    if (state.size() < heap.size) ++counters_.heap_size_corrections;
+  }
+  SetHeapSize(heap, state.size());
+}
+
+// ---- Figures -------------------------------------------------------------------
+
+namespace {
+
+// The topmost chunk that pins (live, or glibc's own) at or below `it`,
+// stepping over cached chunks; false when there is none or too many cached
+// chunks are in the way (`truncated`).
+template <typename ReverseIt>
+bool NextPinning(ReverseIt& it, ReverseIt end, int& steps, bool& truncated) {
+  for (; it != end; ++it) {
+    if (it->second.pinning()) return true;
+    if (++steps > kMaxCachedSteps) {
+      truncated = true;
+      return false;
+    }
+  }
+  return false;
+}
+
+// pinned bytes and the pinning chain of one heap segment.
+void PinningChain(const HeapSegment& segment, size_t max_pinners, HeapFigures& f) {
+  const auto& chunks = segment.chunks();
+  auto it = chunks.rbegin();
+  int steps = 0;
+  bool truncated = false;
+  if (!NextPinning(it, chunks.rend(), steps, truncated)) {
+    f.pinners_truncated |= truncated;
+    return;
+  }
+  const uint64_t top_end = it->first + it->second.size;
+  const uint64_t pinning = segment.live_chunk_bytes() + segment.bytes_in(ChunkState::kInternal);
+  const uint64_t below = top_end > segment.start() ? top_end - segment.start() : 0;
+  f.pinned_bytes += below > pinning ? below - pinning : 0;
+  while (f.pinners.size() < max_pinners) {
+    Pinner p;
+    p.address = it->first + glibc::kChunkHeader;
+    p.chunk_size = it->second.size;
+    p.requested = it->second.requested;
+    p.time_ns = it->second.time_ns;
+    p.stack_id = it->second.stack_id;
+    p.thread_id = it->second.thread_id;
+    p.internal = it->second.state == ChunkState::kInternal;
+    const uint64_t end = it->first + it->second.size;
+    ++it;
+    const bool more = NextPinning(it, chunks.rend(), steps, truncated);
+    const uint64_t next_end =
+        more ? it->first + it->second.size : (truncated ? end - p.chunk_size : segment.start());
+    p.bytes_released_if_freed = end > next_end ? end - next_end : 0;
+    f.pinners.push_back(p);
+    if (!more) break;
+  }
+  f.pinners_truncated |= truncated;
+}
+
+void AddSegment(const HeapSegment& segment, HeapFigures& f) {
+  f.live_bytes += segment.live_requested();
+  f.live_chunk_bytes += segment.live_chunk_bytes();
+  f.live_blocks += segment.live_blocks();
+  f.hole_bytes += segment.hole_bytes();
+  f.hole_count += segment.hole_count();
+  f.largest_hole_bytes = std::max(f.largest_hole_bytes, segment.largest_hole());
+  f.malloc_trim_releasable_bytes += segment.hole_releasable_bytes();
+  f.tcache_bytes += segment.bytes_in(ChunkState::kTcache);
+  f.fastbin_bytes += segment.bytes_in(ChunkState::kFastbin);
+  f.internal_bytes += segment.bytes_in(ChunkState::kInternal);
+}
+
+}  // namespace
+
+HeapFigures HeapModel::Figures(const Arena& arena, size_t max_pinners) const {
+  HeapFigures f;
+  f.main = arena.main;
+  const uint64_t page = config_.page_size;
+  if (arena.main) {
+    const HeapSegment& segment = *main_;
+    f.start = segment.start();
+    f.extent_bytes = segment.extent();
+    f.max_extent_bytes = max_brk_extent_;
+    AddSegment(segment, f);
+    f.top_free_bytes = segment.top_free();
+    if (f.top_free_bytes >= params_.trim_threshold) {
+      f.trimmable_bytes = glibc::TrimmableTop(f.top_free_bytes, params_.top_pad, page);
+    }
+    // malloc_trim(0) also trims the main heap's top with no pad.
+    f.malloc_trim_releasable_bytes += glibc::TrimmableTop(f.top_free_bytes, 0, page);
+    PinningChain(segment, max_pinners, f);
+    return f;
+  }
+  f.arena = arena.address;
+  f.start = arena.key;
+  f.heaps = static_cast<uint32_t>(arena.heaps.size());
+  f.max_extent_bytes = arena.max_extent;
+  for (size_t i = 0; i < arena.heaps.size(); ++i) {
+    const Heap& heap = *arena.heaps[i];
+    const HeapSegment& segment = heap.segment;
+    f.extent_bytes += heap.size;
+    AddSegment(segment, f);
+    const bool newest = i + 1 == arena.heaps.size();
+    if (newest) {
+      f.top_free_bytes = segment.top_free();
+      if (f.top_free_bytes >= params_.trim_threshold) {
+        f.trimmable_bytes = glibc::TrimmableTop(f.top_free_bytes, params_.top_pad, page);
+      }
+      PinningChain(segment, max_pinners, f);
+    } else {
+      // An older heap's top became an ordinary free chunk when the next heap
+      // was made, and no shrink ever reaches it.
+      const uint64_t tail = segment.top_free();
+      if (tail != 0) {
+        f.hole_bytes += tail;
+        f.hole_count += 1;
+        f.largest_hole_bytes = std::max(f.largest_hole_bytes, tail);
+        f.malloc_trim_releasable_bytes +=
+            glibc::MallocTrimReleasable(segment.in_use_end(), segment.end(), page);
+      }
+      const uint64_t used = segment.live_chunk_bytes() + segment.bytes_in(ChunkState::kInternal);
+      f.pinned_bytes += segment.extent() > used ? segment.extent() - used : 0;
+    }
+  }
+  f.max_extent_bytes = std::max(f.max_extent_bytes, f.extent_bytes);
+  return f;
+}
+
+HeapFigures HeapModel::MainFigures(size_t max_pinners) const {
+  return Figures(*main_arena_, max_pinners);
+}
+
+std::vector<HeapFigures> HeapModel::ThreadArenaFigures(size_t max_pinners) const {
+  std::vector<const Arena*> order;
+  for (const auto& [key, arena] : arenas_) order.push_back(arena.get());
+  std::sort(order.begin(), order.end(),
+            [](const Arena* a, const Arena* b) { return a->key < b->key; });
+  std::vector<HeapFigures> out;
+  out.reserve(order.size());
+  for (const Arena* arena : order) out.push_back(Figures(*arena, max_pinners));
+  return out;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> HeapModel::ThreadArenaExtents() const {
+  std::vector<std::pair<uint64_t, uint64_t>> keyed;
+  for (const auto& [key, arena] : arenas_) {
+    uint64_t extent = 0;
+    for (const Heap* heap : arena->heaps) extent += heap->size;
+    keyed.emplace_back(key, extent);
+  }
+  std::sort(keyed.begin(), keyed.end());
+  return keyed;
+}
+
+// ---- Checks ----------------------------------------------------------------------
+
+HeapWalkCheck HeapModel::CheckHeapWalk(const trace::HeapWalk& walk) const {
+  HeapWalkCheck c;
+  c.available = true;
+  c.complete = walk.complete();
+  c.walk_chunks = walk.chunks_size();
+  c.walk_brk = walk.brk();
+  c.model_brk = main_->end();
+  const uint64_t heap_start = walk.heap_start();
+  auto example = [&](uint64_t address, uint64_t size, const char* what) {
+    if (c.examples.size() < 8) {
+      c.examples.push_back(absl::StrFormat("chunk at heap+0x%x (%u B): %s", address - heap_start,
+                                           size, what));
+    }
+  };
+  const auto& model = main_->chunks();
+  auto m = model.begin();
+  uint64_t p = heap_start;
+  const int n = walk.chunks_size();
+  for (int i = 0; i < n; ++i) {
+    const uint64_t value = walk.chunks(i);
+    const uint64_t size = value & ~uint64_t{15};
+    const bool top = c.complete && i == n - 1;
+    const bool in_use = !top && (value & 1) != 0;
+    // Model chunks that start before this walk chunk and were not matched
+    // lie inside free memory of the walk (or straddle chunks).
+    for (; m != model.end() && m->first < p; ++m) {
+      ++c.in_use_only_in_model;
+      c.in_use_only_in_model_bytes += m->second.size;
+      example(m->first, m->second.size, "free in glibc, in use in the model");
+    }
+    if (top) {
+      c.walk_top_bytes = size;
+    } else if (in_use) {
+      c.walk_in_use_bytes += size;
+      if (m != model.end() && m->first == p) {
+        if (m->second.size == size) {
+          ++c.matching_chunks;
+        } else {
+          ++c.size_mismatches;
+          example(p, size, absl::StrFormat("in use in both, %u B in the model", m->second.size).c_str());
+        }
+        ++m;
+      } else {
+        ++c.in_use_only_in_walk;
+        c.in_use_only_in_walk_bytes += size;
+        example(p, size, "in use in glibc, free in the model");
+      }
+    } else {
+      ++c.walk_hole_count;
+      c.walk_hole_bytes += size;
+      c.walk_largest_hole = std::max(c.walk_largest_hole, size);
+      if (m == model.end() || m->first >= p + size) ++c.matching_chunks;
+    }
+    p += size;
+  }
+  if (c.complete) {
+    for (; m != model.end(); ++m) {
+      ++c.in_use_only_in_model;
+      c.in_use_only_in_model_bytes += m->second.size;
+      example(m->first, m->second.size, "above glibc's top chunk, in use in the model");
+    }
+  }
+  c.model_hole_bytes = main_->hole_bytes();
+  c.model_hole_count = main_->hole_count();
+  c.model_largest_hole = main_->largest_hole();
+  c.model_top_bytes = main_->top_free();
+  c.model_in_use_bytes = main_->in_use_bytes();
+  return c;
+}
+
+PredictedMallinfo HeapModel::PredictMallinfo() const {
+  PredictedMallinfo m;
+  m.arena = brk_extent() + thread_heap_bytes_;
+  uint64_t free_bytes = 0;
+  auto add = [&](const HeapFigures& f) {
+    // Free chunks in bins and the top; fastbin chunks are free to mallinfo.
+    free_bytes += f.hole_bytes + f.top_free_bytes;
+    m.ordblks += f.hole_count + 1;
+  };
+  const HeapFigures main = MainFigures(0);
+  add(main);
+  m.keepcost = main.top_free_bytes;
+  for (const HeapFigures& f : ThreadArenaFigures(0)) add(f);
+  auto add_fast = [&](const HeapSegment& segment) {
+    m.smblks += segment.count_in(ChunkState::kFastbin);
+    m.fsmblks += segment.bytes_in(ChunkState::kFastbin);
+  };
+  add_fast(*main_);
+  for (const auto& [start, heap] : heaps_) add_fast(heap->segment);
+  m.fordblks = free_bytes + m.fsmblks;
+  m.uordblks = m.arena > m.fordblks ? m.arena - m.fordblks : 0;
+  m.hblks = mmapped_.size();
+  m.hblkhd = mmapped_bytes_;
+  return m;
+}
+
+}  // namespace heapgap::report

@@ -1,0 +1,149 @@
+// One contiguous heap: the main (brk) heap, or one thread arena heap. Keeps
+// the chunks glibc considers in use (live blocks, blocks held in a tcache or
+// fastbin, glibc's own chunks) ordered by address, and the free gaps between
+// them, so that every figure the reports need is kept up to date in
+// O(log chunks) per change.
+//
+// A gap is free memory below the topmost in-use chunk: a hole. Memory above
+// the topmost in-use chunk up to the segment's end is glibc's top chunk.
+#ifndef HEAPGAP_REPORT_HEAP_SEGMENT_H_
+#define HEAPGAP_REPORT_HEAP_SEGMENT_H_
+
+#include <array>
+#include <cstdint>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+
+namespace heapgap::report {
+
+enum class ChunkState : uint8_t {
+  kLive,      // allocated by the program
+  kTcache,    // freed, held in a thread's tcache
+  kFastbin,   // freed, held in its arena's fastbin
+  kInternal,  // glibc's own (a thread's tcache structure, a realloc or memalign remainder)
+};
+
+struct Chunk {
+  uint64_t size = 0;        // chunk bytes, header included
+  uint64_t requested = 0;   // bytes the program asked for; 0 for glibc's own
+  uint64_t time_ns = 0;     // when it was allocated
+  uint64_t stack_id = 0;    // allocation stack
+  // The allocating thread; for a chunk in a tcache, the thread owning it.
+  uint32_t thread_id = 0;
+  ChunkState state = ChunkState::kLive;
+  // Released by a realloc whose result is not known yet.
+  bool realloc_pending = false;
+
+  bool cached() const { return state == ChunkState::kTcache || state == ChunkState::kFastbin; }
+  // Live for the program or held by glibc itself: not freeable by anyone.
+  bool pinning() const { return state == ChunkState::kLive || state == ChunkState::kInternal; }
+};
+
+// Sizes of the gaps, for the largest one: small gaps in a histogram, large
+// ones in an ordered multiset (they are few).
+class GapSizes {
+ public:
+  void Add(uint64_t size);
+  void Remove(uint64_t size);
+  uint64_t Largest() const;
+
+ private:
+  static constexpr uint64_t kSmallLimit = 4096;
+  static constexpr int kBuckets = kSmallLimit / 16;
+  std::array<uint32_t, kBuckets> small_{};
+  std::array<uint64_t, kBuckets / 64> nonempty_{};
+  absl::btree_multiset<uint64_t> large_;
+};
+
+class HeapSegment {
+ public:
+  using ChunkMap = absl::btree_map<uint64_t, Chunk>;
+  using Iterator = ChunkMap::iterator;
+
+  // Chunks go from `start` (the first chunk's address) to `end` (the break,
+  // or the heap's end). `page` is the page size. `hole_total`, if given, is
+  // a counter shared by several segments that every change of this one's
+  // holes is added to.
+  HeapSegment(uint64_t start, uint64_t end, uint64_t page, uint64_t* hole_total = nullptr);
+  ~HeapSegment();
+  HeapSegment(const HeapSegment&) = delete;
+  HeapSegment& operator=(const HeapSegment&) = delete;
+
+  uint64_t start() const { return start_; }
+  uint64_t end() const { return end_; }
+  void set_end(uint64_t end) { end_ = end; }
+  void set_start(uint64_t start);
+
+  // Adds an in-use chunk. An existing chunk at `address` is replaced.
+  Iterator Insert(uint64_t address, const Chunk& chunk);
+  // Removes an in-use chunk; returns the free chunk it becomes part of as
+  // glibc would coalesce it: [*gap_start, *gap_end), where *gap_end is the
+  // segment's end when it merged into the top.
+  void Erase(Iterator it, uint64_t* gap_start = nullptr, uint64_t* gap_end = nullptr);
+  // Changes a chunk's state, keeping the byte counts right.
+  void SetState(Iterator it, ChunkState state);
+  // Replaces a chunk's description (a cached chunk allocated again, a
+  // realloc in place); its size may change.
+  Iterator Replace(Iterator it, const Chunk& chunk);
+
+  Iterator Find(uint64_t address) { return chunks_.find(address); }
+  Iterator NotFound() { return chunks_.end(); }
+  Iterator Begin() { return chunks_.begin(); }
+  // The first chunk at or above `address`.
+  Iterator LowerBound(uint64_t address) { return chunks_.lower_bound(address); }
+  const ChunkMap& chunks() const { return chunks_; }
+  bool empty() const { return chunks_.empty(); }
+  // The in-use chunk whose memory ends exactly at `address`, if any.
+  Iterator ChunkEndingAt(uint64_t address);
+  // The start of the free memory right below `address` (itself if the
+  // chunk below is in use or the segment starts there).
+  uint64_t GapStartBelow(uint64_t address);
+
+  // Figures in glibc's view: tcache and fastbin chunks are in use.
+  uint64_t hole_bytes() const { return hole_bytes_; }
+  uint64_t hole_count() const { return hole_count_; }
+  uint64_t largest_hole() const { return gap_sizes_.Largest(); }
+  // Whole pages malloc_trim's madvise pass could release inside holes.
+  uint64_t hole_releasable_bytes() const { return hole_releasable_; }
+  // End of the topmost in-use chunk (the segment's start if none).
+  uint64_t in_use_end() const;
+  // Free memory between the topmost in-use chunk and the end: glibc's top.
+  uint64_t top_free() const {
+    const uint64_t top = in_use_end();
+    return end_ > top ? end_ - top : 0;
+  }
+  uint64_t extent() const { return end_ > start_ ? end_ - start_ : 0; }
+
+  uint64_t live_requested() const { return live_requested_; }
+  uint64_t live_chunk_bytes() const { return bytes_[static_cast<int>(ChunkState::kLive)]; }
+  uint64_t live_blocks() const { return counts_[static_cast<int>(ChunkState::kLive)]; }
+  uint64_t bytes_in(ChunkState state) const { return bytes_[static_cast<int>(state)]; }
+  uint64_t count_in(ChunkState state) const { return counts_[static_cast<int>(state)]; }
+  uint64_t in_use_bytes() const;
+
+
+ private:
+  void AddGap(uint64_t a, uint64_t b);
+  void RemoveGap(uint64_t a, uint64_t b);
+  // The end of the chunk before `it` (or the segment start).
+  uint64_t EndBefore(Iterator it) const;
+  void Count(const Chunk& chunk, int sign);
+
+  uint64_t start_;
+  uint64_t end_;
+  uint64_t page_;
+  uint64_t* hole_total_;
+  ChunkMap chunks_;
+  uint64_t hole_bytes_ = 0;
+  uint64_t hole_count_ = 0;
+  uint64_t hole_releasable_ = 0;
+  GapSizes gap_sizes_;
+  uint64_t live_requested_ = 0;
+  std::array<uint64_t, 4> bytes_{};
+  std::array<uint64_t, 4> counts_{};
+};
+
+}  // namespace heapgap::report
+
+#endif  // HEAPGAP_REPORT_HEAP_SEGMENT_H_
