@@ -4,8 +4,9 @@
 
 namespace heapgap::report {
 namespace {
-// Ids are consecutive in a well-formed trace; a small gap is tolerated, a
-// large one means a corrupt id that would make the table explode.
+// Ids are consecutive in a well-formed trace; small gaps are tolerated, but
+// more skipped ids in total mean corrupt ids that would make the table
+// explode (gaps of many records together, not just one large gap).
 constexpr uint64_t kMaxIdGap = 1 << 20;
 }  // namespace
 
@@ -22,11 +23,12 @@ bool StackTable::Add(const trace::StackNodes& record, ModuleMap& modules, std::s
                           nodes_.size() - 1);
     return false;
   }
-  if (first - nodes_.size() > kMaxIdGap) {
+  if (first - nodes_.size() > kMaxIdGap - skipped_ids_) {
     *error = absl::StrCat("stack nodes: first id ", first, " jumps far beyond the last id ",
                           nodes_.size() - 1);
     return false;
   }
+  skipped_ids_ += first - nodes_.size();
   nodes_.resize(first + n);
   uint64_t address = 0;
   for (int i = 0; i < n; ++i) {

@@ -43,6 +43,7 @@ class StackTable {
     bool defined = false;
   };
   std::vector<Node> nodes_;
+  uint64_t skipped_ids_ = 0;  // ids never defined, all gaps together
 };
 
 }  // namespace heapgap::report

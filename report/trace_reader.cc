@@ -86,8 +86,10 @@ bool TraceReader::Fill(size_t want) {
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buffer_.size() < want) buffer_.resize(std::max(want, buffer_.size() * 2));
   while (end_ < want) {
+    // Grow only as data arrives: a corrupt record length must not allocate
+    // memory the file does not have.
+    if (end_ == buffer_.size()) buffer_.resize(std::min(want, buffer_.size() * 2));
     ssize_t n = read(fd_, buffer_.data() + end_, buffer_.size() - end_);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) {
