@@ -263,11 +263,13 @@ void PrintSummaries(const std::vector<report::TraceReport>& reports, const std::
   }
 }
 
-// Creates `path` as a directory if missing (one level, like mkdir).
+// Creates `path` as a directory if missing, and its parents (like mkdir -p).
 bool MakeDirectory(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) == 0) return S_ISDIR(st.st_mode);
-  return mkdir(path.c_str(), 0777) == 0;
+  const size_t slash = path.rfind('/');
+  if (slash != std::string::npos && slash != 0 && !MakeDirectory(path.substr(0, slash))) return false;
+  return mkdir(path.c_str(), 0777) == 0 || errno == EEXIST;
 }
 
 }  // namespace

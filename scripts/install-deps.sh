@@ -9,6 +9,7 @@ packages=(
   build-essential g++ cmake ninja-build pkg-config git ca-certificates python3
   valgrind libunwind-dev libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libdw-dev libelf-dev heaptrack zlib1g-dev chromium
+  python3-jsonschema libxml2-utils
 )
 # The view's browser tests drive chromium from Node.js (playwright-core from
 # the npm registry, see tests/viewer/setup-browser.sh); a machine that has

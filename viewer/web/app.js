@@ -2,7 +2,7 @@
 // tables, heap map), or for a directory of traces a table of processes,
 // each row opening that process's view.
 //
-// Data: <script type="application/json"> elements written by `heapgap view`:
+// Data: JSON script elements (type application/json) written by `heapgap view`:
 // heapgap-report-N (the JSON report, docs/REPORT_JSON.md) and heapgap-view-N
 // (call tree, timeline, heap maps, docs/VIEWER.md) for each process N, and
 // heapgap-index for a directory.
@@ -39,10 +39,16 @@
       }
       if (!parts.length) parts.push(leaks.bytes > 0 ? 'no leaks (' + HG.human(leaks.bytes) + ' still reachable)' : 'no leaks');
     } else if (leaks.bytes > 0) {
-      parts.push(HG.human(leaks.bytes) + ' in ' + HG.num(leaks.blocks) + ' blocks not freed');
+      parts.push(HG.human(leaks.bytes) + ' in ' + HG.count(leaks.blocks, 'block') + ' not freed');
       level = 'bad';
     } else {
       parts.push('no leaks');
+    }
+    // Free heap that live blocks keep from going back to the system.
+    const pinned = report.heap?.pinned_bytes;
+    if (pinned >= 128 * 1024) {
+      parts.push(HG.human(pinned) + ' of free heap pinned');
+      if (level === 'ok') level = 'warn';
     }
     const end = report.process?.end;
     if (end && end !== 'exit') {
@@ -82,9 +88,9 @@
         )
       : null;
     const lostBytes = hasLeakClasses(report) ? (leaks.definitely_lost?.bytes || 0) + (leaks.indirectly_lost?.bytes || 0) : leaks.bytes;
-    cards.push(card('leaked', 'in use at exit', HG.num(leaks.bytes) + ' B', HG.human(leaks.bytes) + ' in ' + HG.num(leaks.blocks) + ' blocks from ' + HG.num(leaks.stacks) + ' stacks', lostBytes > 0, classes));
+    cards.push(card('leaked', 'in use at exit', HG.num(leaks.bytes) + ' B', HG.human(leaks.bytes) + ' in ' + HG.count(leaks.blocks, 'block') + ' from ' + HG.count(leaks.stacks, 'stack'), lostBytes > 0, classes));
     const peak = report.peak || {};
-    cards.push(card('peak', 'peak live heap', HG.num(peak.live_bytes) + ' B', HG.human(peak.live_bytes) + ' in ' + HG.num(peak.blocks) + ' blocks at ' + HG.duration(peak.time_ns)));
+    cards.push(card('peak', 'peak live heap', HG.num(peak.live_bytes) + ' B', HG.human(peak.live_bytes) + ' in ' + HG.count(peak.blocks, 'block') + ' at ' + HG.duration(peak.time_ns)));
     const series = view.timeline?.series || {};
     if (typeof peak.footprint_bytes === 'number') {
       cards.push(card('footprint', 'peak footprint', HG.num(peak.footprint_bytes) + ' B', HG.human(peak.footprint_bytes) + ' of heap mapped'));
@@ -173,6 +179,11 @@
     state.heapMap = new HG.HeapMap(heapBox, view, report);
     const markers = [];
     if (report.peak && report.peak.live_bytes > 0) markers.push({ t: report.peak.time_ns, label: 'peak live heap', color: '#c73a3a' });
+    if (typeof report.peak?.footprint_time_ns === 'number' && report.peak.footprint_bytes > 0 && report.peak.footprint_time_ns !== report.peak.time_ns) {
+      markers.push({ t: report.peak.footprint_time_ns, label: 'peak footprint', color: '#8e44ad' });
+    }
+    const worst = report.heap?.at_worst_holes;
+    if (worst && typeof worst.time_ns === 'number' && worst.hole_bytes > 0) markers.push({ t: worst.time_ns, label: 'most holes', color: '#b7950b' });
     state.timeline = new HG.Timeline(timelineBox, view, report, markers, (t) => {
       if (state.heapMap.maps.length) state.heapMap.pick(t);
     });

@@ -30,11 +30,17 @@
     return '0x' + (BigInt(region.start) + BigInt(chunk.offset)).toString(16);
   }
 
-  // The chunks the report's heap analysis names as pinners, matched by their
-  // allocation time and size.
-  function reportPinners(heap) {
-    if (!heap || !Array.isArray(heap.pinners)) return [];
-    return heap.pinners;
+  // glibc gives the top of a heap back only when more than this is free
+  // there (M_TRIM_THRESHOLD's default): less free space below the topmost
+  // chunk is not worth highlighting.
+  const TRIM_THRESHOLD = 128 * 1024;
+
+  // The pinners of the report's heap analysis for a heap map: chunks that
+  // would let the heap give back more than themselves if freed. The analysis
+  // describes the end; other instants have none.
+  function reportPinners(heap, snapshot) {
+    if (!heap || !Array.isArray(heap.pinners) || snapshot.name !== 'end') return [];
+    return heap.pinners.filter((p) => !p.glibc_internal && p.address && p.bytes_released_if_freed > (p.chunk_bytes || p.size || 0));
   }
 
   class RegionStrip {
@@ -46,14 +52,22 @@
       this.extent = Math.max(extent, 1);
       this.view = [0, this.extent];
       const n = region.chunk.offset.length;
-      // The highlighted chunks: the topmost live chunk of a heap, and the
-      // report's pinners.
-      this.pins = new Set();
-      if ((region.kind === 'main' || region.kind === 'arena') && n > 0) this.pins.add(n - 1);
-      for (const p of map.reportPinners) {
-        for (let i = 0; i < n; i++) {
-          if (region.chunk.count[i] === 1 && region.chunk.time_ns[i] === p.time_ns && (region.chunk.size[i] === p.size || region.chunk.bytes[i] === p.size)) this.pins.add(i);
+      // The highlighted chunks, index -> why: the pinners the report's heap
+      // analysis names (matched by address), or without one the topmost live
+      // chunk of a heap with more than the trim threshold free below it.
+      this.pins = new Map();
+      const isHeap = region.kind === 'main' || region.kind === 'arena';
+      if (snapshot.name === 'end' && Array.isArray(map.report.heap?.pinners)) {
+        const byAddress = new Map(reportPinners(map.report.heap, snapshot).map((p) => [BigInt(p.address), p]));
+        const start = BigInt(region.start);
+        for (let i = 0; isHeap && i < n; i++) {
+          if (region.chunk.count[i] !== 1) continue;
+          const chunk = start + BigInt(region.chunk.offset[i]);
+          const p = byAddress.get(chunk) || byAddress.get(chunk + 16n);
+          if (p) this.pins.set(i, { pinner: p });
         }
+      } else if (isHeap && n > 0 && region.hole_bytes >= TRIM_THRESHOLD) {
+        this.pins.set(n - 1, { topmost: true });
       }
 
       this.node = HG.el('div', { class: 'region', dataset: { testid: 'heap-region', kind: region.kind } });
@@ -110,27 +124,24 @@
     }
 
     pinList() {
-      const region = this.region;
-      if (!this.pins.size) return null;
-      const items = [...this.pins].sort((a, b) => b - a).map((i) => {
-        const c = chunkAt(region, i);
-        const frames = c.node >= 0 ? HG.nodeFrames(this.map.view, c.node) : [];
-        const site = frames.find((f) => !f.where.startsWith('unknown')) || frames[0];
-        const topmost = i === region.chunk.offset.length - 1;
-        return HG.el(
-          'li',
-          { dataset: { testid: 'pinner', chunk: i } },
-          HG.el('span', { class: 'pin-mark' }, '▲ '),
-          HG.bytes(c.size) + ' from ' + (site ? site.name + ' (' + site.where + ')' : 'an unknown stack') + ', allocated at ' + HG.duration(c.time_ns) + ', chunk at ' + addressOf(region, c),
-          topmost && region.hole_bytes > 0
-            ? ': the topmost live chunk; while it lives the heap cannot shrink below it, over ' + HG.bytes(region.hole_bytes) + ' of free chunks'
-            : topmost
-            ? ': the topmost live chunk'
-            : ': named a pinner by the heap analysis'
-        );
-      });
-      return HG.el('ul', { class: 'pinners' }, items);
-    }
+    const region = this.region;
+    if (!this.pins.size) return null;
+    const items = [...this.pins.entries()].sort((a, b) => b[0] - a[0]).map(([i, why]) => {
+      const c = chunkAt(region, i);
+      const frames = c.node >= 0 ? HG.nodeFrames(this.map.view, c.node) : [];
+      const site = frames[0];
+      return HG.el(
+        'li',
+        { dataset: { testid: 'pinner', chunk: i } },
+        HG.el('span', { class: 'pin-mark' }, '▲ '),
+        HG.bytes(c.size) + ' from ' + (site ? site.name + ' (' + site.where + ')' : 'an unknown stack') + ', allocated at ' + HG.duration(c.time_ns) + ', chunk at ' + addressOf(region, c),
+        why.pinner
+          ? ': freeing it would let the heap give back ' + HG.bytes(why.pinner.bytes_released_if_freed) + ' (heap analysis)'
+          : ': the topmost live chunk; while it lives the heap cannot shrink below it, over ' + HG.bytes(region.hole_bytes) + ' of free chunks'
+      );
+    });
+    return HG.el('ul', { class: 'pinners' }, items);
+  }
 
     width() {
       return Math.max(10, this.wrap.clientWidth);
@@ -171,7 +182,7 @@
         }
         drawnTo = x1;
       }
-      for (const i of this.pins) {
+      for (const i of this.pins.keys()) {
         const x0 = (c.offset[i] - a) * scale;
         const w = Math.max(c.bytes[i] * scale, 3);
         ctx.fillStyle = '#d62828';
@@ -251,7 +262,6 @@
       this.view = view;
       this.report = report;
       this.maps = view.heap_maps || [];
-      this.reportPinners = reportPinners(report.heap);
       this.strips = [];
       if (!this.maps.length) {
         container.appendChild(HG.el('p', { class: 'muted' }, 'No live chunks to show.'));
@@ -310,7 +320,15 @@
         HG.el('div', { class: 'title' }, (c.count > 1 ? HG.num(c.count) + ' merged chunks' : 'Chunk') + ' at ' + addressOf(region, c) + ' in the ' + region.name),
         HG.el('div', null, 'requested ' + HG.bytes(c.size) + '; ' + HG.bytes(c.bytes) + ' of heap'),
         HG.el('div', null, (c.count > 1 ? 'oldest allocated at ' : 'allocated at ') + HG.duration(c.time_ns) + ', age ' + HG.duration(age) + ' ' + strip.snapshot.label),
-        strip.pins.has(index) ? HG.el('div', { class: 'pin-mark' }, 'Pins the heap: nothing above it is live, so the heap cannot shrink below it while it lives.') : null,
+        strip.pins.has(index)
+          ? HG.el(
+              'div',
+              { class: 'pin-mark' },
+              strip.pins.get(index).pinner
+                ? 'Pins the heap: freeing it would let the heap give back ' + HG.bytes(strip.pins.get(index).pinner.bytes_released_if_freed) + '.'
+                : 'Pins the heap: nothing above it is live, so the heap cannot shrink below it while it lives.'
+            )
+          : null,
         c.node >= 0 ? HG.stackList(HG.nodeFrames(this.view, c.node)) : HG.el('div', { class: 'muted' }, c.count > 1 ? 'Merged chunks from several stacks.' : '(no stack recorded)'),
       ]);
     }

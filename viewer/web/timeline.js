@@ -9,6 +9,9 @@
   const PAD = { left: 78, right: 14, top: 12, bottom: 26 };
   const COLORS = ['#2f6fdb', '#e07b00', '#8e44ad', '#17a589', '#c0392b', '#7f8c8d', '#b7950b', '#1abc9c', '#d35400'];
 
+  // Spreading a long array into Math.max would overflow the stack.
+  const maxOf = (values) => values.reduce((m, x) => (x > m ? x : m), 0);
+
   const OWN_SERIES = [
     { key: 'live_bytes', label: 'live heap (requested bytes)', band: true },
     { key: 'heap_extent', label: 'main heap extent (break − start)' },
@@ -43,39 +46,67 @@
     return out;
   }
 
-  // Series of the report's `heap.timeline`, in columns ({time_ns: [...],
-  // name: [...], ...}) or as a list of points; byte-valued ones only.
+  // Names for the byte series of the report's heap analysis.
+  const REPORT_LABELS = {
+    brk_extent_bytes: 'main heap extent',
+    footprint_bytes: 'footprint (heaps and mmapped chunks)',
+    hole_bytes: 'holes',
+    mmapped_bytes: 'mmapped chunks',
+    rss_bytes: 'RSS',
+    live_bytes: 'live heap (heap analysis)',
+  };
+
+  // A table as columns: {key: [values]}, from columns already or from a list
+  // of points.
+  function columns(table) {
+    if (Array.isArray(table)) {
+      if (!table.length || typeof table[0] !== 'object' || table[0] === null) return null;
+      const cols = {};
+      for (const k of Object.keys(table[0])) cols[k] = table.map((p) => p[k]);
+      return cols;
+    }
+    return table && typeof table === 'object' ? table : null;
+  }
+
+  // Series of the report's `heap.timeline`: every table in it (a list of
+  // points or columns) with a time_ns column; its byte-valued columns.
   function reportSeries(heap) {
     const tl = heap && heap.timeline;
     if (!tl || typeof tl !== 'object') return [];
-    let cols = tl;
-    if (Array.isArray(tl)) {
-      if (!tl.length || typeof tl[0] !== 'object') return [];
-      cols = {};
-      for (const k of Object.keys(tl[0])) cols[k] = tl.map((p) => p[k]);
-    } else if (tl.series && typeof tl.series === 'object') {
-      cols = Object.assign({}, tl.series, { time_ns: tl.time_ns || tl.t });
+    const tables = Array.isArray(tl) || Array.isArray(tl.time_ns) ? [tl] : Object.values(tl);
+    const out = [];
+    for (const table of tables) {
+      const cols = columns(table);
+      if (!cols || !Array.isArray(cols.time_ns)) continue;
+      const times = cols.time_ns;
+      for (const [k, v] of Object.entries(cols)) {
+        if (k === 'time_ns' || k === 'rss_hwm_bytes' || !/bytes|extent/.test(k)) continue;
+        if (!Array.isArray(v) || v.length !== times.length || !v.every((x) => x === null || typeof x === 'number')) continue;
+        if (out.some((s) => s.key === 'heap.' + k)) continue;
+        out.push({ key: 'heap.' + k, label: REPORT_LABELS[k] || k.replace(/_/g, ' '), t: times, v, lo: null, hi: null });
+      }
     }
-    const tKey = ['time_ns', 't_ns', 'time', 't'].find((k) => Array.isArray(cols[k]));
-    if (!tKey) return [];
-    const times = cols[tKey];
-    return Object.entries(cols)
-      .filter(([k, v]) => k !== tKey && /bytes|extent/.test(k) && Array.isArray(v) && v.length === times.length && v.every((x) => x === null || typeof x === 'number'))
-      .map(([k, v]) => ({ key: 'heap.' + k, label: 'heap analysis: ' + k.replace(/_/g, ' '), t: times, v, lo: null, hi: null }));
+    return out;
   }
 
   class Timeline {
     // markers: [{t, label, color}]; onPick(t) when an instant is clicked.
     constructor(container, view, report, markers, onPick) {
-      this.series = ownSeries(view.timeline).concat(reportSeries(report.heap));
+      // The heap analysis's series replace the page's own coarser ones,
+      // except the live heap, whose band shows the range within buckets.
+      const fromReport = reportSeries(report.heap).filter((s) => s.key !== 'heap.live_bytes');
+      const own = ownSeries(view.timeline).filter((s) => !fromReport.length || s.key === 'live_bytes');
+      this.series = own.concat(fromReport);
+      const heapMax = Math.max(1, ...this.series.filter((s) => !/rss/.test(s.key)).map((s) => maxOf(s.v)));
       this.series.forEach((s, i) => {
         s.color = COLORS[i % COLORS.length];
-        s.on = s.key !== 'arena_bytes' || s.v.some((x) => x > 0);
+        // Off at first: empty series, and an RSS that would flatten the heap.
+        s.on = s.v.some((x) => x > 0) && !(/rss/.test(s.key) && maxOf(s.v) > 8 * heapMax);
       });
       this.markers = markers;
       this.onPick = onPick;
       this.picked = null;
-      const end = Math.max(report.process?.duration_ns || 0, ...this.series.map((s) => s.t[s.t.length - 1] || 0));
+      const end = Math.max(report.process?.duration_ns || 0, ...this.series.map((s) => maxOf(s.t)));
       this.full = [0, Math.max(end, 1)];
       this.window = this.full.slice();
       this.drag = null;
@@ -230,8 +261,13 @@
         });
         ctx.stroke();
       }
+      // Labels of markers close together go on lines of their own.
+      const labelled = [];
       for (const m of this.markers.concat(this.picked === null ? [] : [{ t: this.picked, label: 'picked', color: '#1d2330' }])) {
         const x = this.xAt(m.t);
+        let line = 0;
+        while (labelled.some((l) => l.line === line && Math.abs(l.x - x) < 110)) line++;
+        labelled.push({ x, line });
         ctx.strokeStyle = m.color;
         ctx.setLineDash([4, 3]);
         ctx.beginPath();
@@ -241,7 +277,7 @@
         ctx.setLineDash([]);
         ctx.fillStyle = m.color;
         ctx.textAlign = x > width - 120 ? 'right' : 'left';
-        ctx.fillText(m.label, x + (x > width - 120 ? -4 : 4), PAD.top + 2);
+        ctx.fillText(m.label, x + (x > width - 120 ? -4 : 4), PAD.top + 2 + 12 * line);
       }
       if (this.drag) {
         ctx.fillStyle = 'rgba(47,111,219,0.15)';

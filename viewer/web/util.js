@@ -45,6 +45,9 @@
   // 1234567 -> "1,234,567", as the text report prints counts.
   HG.num = (n) => (n === undefined || n === null ? '–' : thousands.format(n));
 
+  // "1 block", "2 blocks".
+  HG.count = (n, noun) => HG.num(n) + ' ' + noun + (n === 1 ? '' : 's');
+
   // Bytes for people: "40.2 KiB".
   HG.human = function (bytes) {
     if (bytes === undefined || bytes === null) return '–';
@@ -91,12 +94,9 @@
   };
   HG.frameName = (f) => f.function || f.address || '?';
 
-  // The frame that best says where a stack allocated: the innermost one with
-  // a source file, else the innermost one.
-  HG.siteFrame = function (stack) {
-    if (!stack || stack.length === 0) return null;
-    return stack.find((f) => f.file) || stack[0];
-  };
+  // The frame that says where a stack allocated: the innermost one, as the
+  // text report's frame #0.
+  HG.siteFrame = (stack) => (stack && stack.length ? stack[0] : null);
 
   // A list of frames (innermost first) as an <ol>.
   HG.stackList = function (frames) {
@@ -123,7 +123,7 @@
   HG.reportFrames = (stack) =>
     (stack || []).map((f) => ({ name: HG.frameName(f), where: HG.frameWhere(f), inlined: !!f.inlined }));
 
-  // Reads the JSON held by a <script type="application/json"> element.
+  // Reads the JSON held by the script element (type application/json) `id`.
   HG.readJson = function (id) {
     const node = document.getElementById(id);
     if (!node) return null;
