@@ -3,6 +3,7 @@ has by construction (see the comment at the top of each sample's source)."""
 
 import json
 import os
+import re
 import unittest
 
 from heapgap_testlib import (TracedSampleTest, first_function, function_name, in_module, records_from,
@@ -135,6 +136,37 @@ class FragmentReportTest(TracedSampleTest):
         totals = data["totals"]
         self.assertEqual((totals["allocations"], totals["frees"], totals["bytes_allocated"]),
                          (20001, 20000, 20004096))
+
+
+class FragmentGeometryTest(TracedSampleTest):
+    """heapgap's model of the heap against what fragment measured itself, with
+    sbrk(0) and glibc's mallinfo2, in the same run."""
+
+    def test_pin_holds_the_heap(self):
+        result, traces = self.trace_of("geometry", [sample("fragment")])
+        self.assertEqual(result.returncode, 0)
+        stdout = result.stdout.decode()
+        brk_above_start = int(re.search(r"break is (\d+) B above its start after drain", stdout).group(1))
+        arena, in_use, free, top = (int(n) for n in re.search(
+            r"mallinfo2 arena (\d+), in use (\d+), free (\d+), releasable top (\d+)", stdout).groups())
+        heap = report_json(self, self.assert_single_trace(traces))["heap"]
+        self.assertTrue(heap["available"])
+        self.assertEqual(heap["brk_extent_bytes"], brk_above_start)
+        self.assertEqual(heap["footprint_bytes"], arena)
+        self.assertEqual(heap["top_free_bytes"], top)
+        self.assertEqual(heap["hole_bytes"] + heap["top_free_bytes"], free)
+        self.assertEqual((heap["live_bytes"], heap["live_blocks"]), (4096, 1))
+        # The 20000 freed blocks form one hole below the pin, which nothing
+        # but freeing the pin gives back to the system.
+        self.assertEqual(heap["hole_count"], 1)
+        self.assertGreater(heap["pinned_bytes"], 19 * 1024 * 1024)
+        self.assertEqual(heap["trimmable_bytes"], 0)
+        pinner = heap["pinners"][0]
+        self.assertEqual((first_function(pinner), pinner["size"]), ("make_pin", 4096))
+        self.assertGreater(pinner["bytes_released_if_freed"], 19 * 1024 * 1024)
+        # Before drain the heap was full: no holes at the peak footprint.
+        self.assertEqual(heap["at_peak_footprint"]["hole_bytes"], 0)
+        self.assertEqual(heap["model_check"]["differences"], [])
 
 
 class ApisReportTest(TracedSampleTest):
