@@ -27,7 +27,8 @@ constexpr char kUsage[] =
     "\n"
     "Commands:\n"
     "  run [OPTIONS] [--] PROGRAM [ARGS...]   run PROGRAM traced, print a heap summary\n"
-    "  report [OPTIONS] TRACE                 analyse a trace: leaks, peak, top stacks\n"
+    "  report [OPTIONS] TRACE|DIR             analyse a trace (or all in DIR): leaks, peak,\n"
+    "                                         top stacks\n"
     "  view [OPTIONS] TRACE|DIR               write one HTML page that shows the trace(s)\n"
     "  export --format pprof|collapsed TRACE  the stacks for pprof or flame graph tools\n"
     "\n"
@@ -36,7 +37,8 @@ constexpr char kUsage[] =
     "  --version       show the version\n"
     "\n"
     "Exit status: 0 on success, 2 for bad usage or input; `run` exits with the\n"
-    "program's own status (128+N if it died of signal N).\n";
+    "program's own status (128+N if it died of signal N); 99 when a leak gate\n"
+    "fails (see `heapgap run --help`).\n";
 
 int Main(int argc, char** argv) {
   // Errors reach the user as one "heapgap: error:" line; libprotobuf's own
