@@ -36,6 +36,18 @@ struct AddressStack {
     entries.push_back(address);
     ++valid;
   }
+  // Drops `address` if it is among the last few entries (LIFO lists hand
+  // out their last entry, so it nearly always is).
+  void RemoveNearTop(uint64_t address) {
+    constexpr size_t kSearched = 16;
+    const size_t stop = entries.size() > kSearched ? entries.size() - kSearched : 0;
+    for (size_t i = entries.size(); i > stop; --i) {
+      if (entries[i - 1] == address) {
+        entries.erase(entries.begin() + static_cast<std::ptrdiff_t>(i - 1));
+        return;
+      }
+    }
+  }
   template <typename IsMember>
   void CompactIfStale(IsMember is_member) {
     if (entries.size() <= 2 * static_cast<size_t>(valid) + 64) return;
@@ -355,8 +367,9 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
     threshold_changes_.back().heap_bytes_instead_of_mmap += size;
   }
 
-  HeapSegment::Iterator it = segment.Find(chunk);
-  if (in_place_realloc && it != segment.NotFound()) {
+  HeapSegment::Iterator it = segment.LowerBound(chunk);
+  bool exists = it != segment.NotFound() && it->first == chunk;
+  if (in_place_realloc && exists) {
     const uint64_t old_size = it->second.size;
     segment.Replace(it, info);
     if (old_size >= size + glibc::kMinChunk) {
@@ -373,29 +386,30 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
     }
     return;
   }
-
-  if (it != segment.NotFound()) {
-    if (it->second.realloc_pending) {
-      // Another thread's realloc moved this block and freed it; glibc
-      // handed the address out again before that realloc's result was seen.
-      Thread& owner = ThreadFor(it->second.thread_id);
-      const PendingRealloc pending = owner.pending;
-      owner.pending.active = false;
-      if (pending.active && pending.address == e.address) {
-        FreeChunk(segment, *arena, it, &owner);
-      } else {
-        it->second.realloc_pending = false;
-      }
-      it = segment.Find(chunk);
+  auto find_again = [&] {
+    it = segment.LowerBound(chunk);
+    exists = it != segment.NotFound() && it->first == chunk;
+  };
+  if (exists && it->second.realloc_pending) {
+    // Another thread's realloc moved this block and freed it; glibc handed
+    // the address out again before that realloc's result was seen.
+    Thread& owner = ThreadFor(it->second.thread_id);
+    const PendingRealloc pending = owner.pending;
+    owner.pending.active = false;
+    if (pending.active && pending.address == e.address) {
+      FreeChunk(segment, *arena, it, &owner);
+    } else {
+      it->second.realloc_pending = false;
     }
+    find_again();
   }
   // A large request (not served by the tcache) consolidates the fastbins.
   if (size >= glibc::kMinLargeChunk && arena->fastbin_chunks != 0 &&
-      !(it != segment.NotFound() && it->second.state == ChunkState::kTcache)) {
+      !(exists && it->second.state == ChunkState::kTcache)) {
     Consolidate(*arena);
-    it = segment.Find(chunk);
+    find_again();
   }
-  if (it != segment.NotFound()) {
+  if (exists) {
     if (it->second.cached()) {
       TakeFromCache(it, *arena, thread);
     } else {
@@ -406,25 +420,26 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
   }
   // Chunks the model holds in use where glibc just handed out memory were in
   // fact free (released without a record, or consolidated unseen).
-  HeapSegment::Iterator over = segment.LowerBound(chunk);
-  if (over != segment.Begin()) {
-    HeapSegment::Iterator below = std::prev(over);
-    if (below->first + below->second.size > chunk) over = below;
-  }
-  while (over != segment.NotFound() && over->first < chunk + size) {
-    if (over->first == chunk) {
-      ++over;
-      continue;
+  const bool overlaps_below =
+      it != segment.Begin() && std::prev(it)->first + std::prev(it)->second.size > chunk;
+  HeapSegment::Iterator after = exists ? std::next(it) : it;
+  const bool overlaps_above = after != segment.NotFound() && after->first < chunk + size;
+  if (overlaps_below || overlaps_above) {
+    HeapSegment::Iterator over = overlaps_below ? std::prev(it) : after;
+    while (over != segment.NotFound() && over->first < chunk + size) {
+      if (over->first == chunk) {
+        ++over;
+        continue;
+      }
+      ++counters_.overlaps_repaired;
+      counters_.overlap_bytes_repaired += over->second.size;
+      const uint64_t next = over->first + 1;
+      EraseCached(segment, *arena, over);
+      over = segment.LowerBound(next);
     }
-    ++counters_.overlaps_repaired;
-    counters_.overlap_bytes_repaired += over->second.size;
-    const uint64_t next = over->first + 1;
-    EraseCached(segment, *arena, over);
-    over = segment.LowerBound(next);
+    find_again();
   }
-  HeapSegment::Iterator existing = segment.Find(chunk);
-  it = existing != segment.NotFound() ? segment.Replace(existing, info)
-                                      : segment.Insert(chunk, info);
+  it = exists ? segment.Replace(it, info) : segment.InsertBefore(it, chunk, info);
 
   // The P bit says whether the chunk right below is in use.
   const uint64_t below_end =
@@ -494,7 +509,14 @@ void HeapModel::TakeFromCache(HeapSegment::Iterator it, Arena& arena, Thread& al
   const uint64_t taken = it->first;
   const Chunk chunk = it->second;
   Uncache(chunk, arena);
+  // Caches are LIFO: the chunk is normally the last one in.
+  if (chunk.state == ChunkState::kTcache) {
+    Thread& owner = ThreadFor(chunk.thread_id);
+    if (owner.tcache) owner.Bin(glibc::TcacheIndex(chunk.size)).RemoveNearTop(taken);
+    return;
+  }
   if (chunk.state != ChunkState::kFastbin) return;
+  arena.fastbins[FastbinClass(chunk.size)].RemoveNearTop(taken);
   // A fastbin chunk: _int_malloc moves the rest of its fastbin into the
   // allocating thread's tcache, while there is room.
   const uint64_t index = glibc::TcacheIndex(chunk.size);

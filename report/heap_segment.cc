@@ -95,12 +95,19 @@ HeapSegment::Iterator HeapSegment::Insert(uint64_t address, const Chunk& chunk) 
     Erase(next);
     next = chunks_.lower_bound(address);
   }
+  return InsertBefore(next, address, chunk);
+}
+
+HeapSegment::Iterator HeapSegment::InsertBefore(Iterator next, uint64_t address,
+                                                const Chunk& chunk) {
   const uint64_t previous_end = EndBefore(next);
   const bool has_next = next != chunks_.end();
-  if (has_next) RemoveGap(previous_end, next->first);
+  const uint64_t next_start = has_next ? next->first : 0;
+  if (has_next) RemoveGap(previous_end, next_start);
+  // Inserting invalidates `next`.
   Iterator it = chunks_.emplace_hint(next, address, chunk);
   AddGap(previous_end, address);
-  if (has_next) AddGap(address + chunk.size, next->first);
+  if (has_next) AddGap(address + chunk.size, next_start);
   Count(chunk, +1);
   return it;
 }

@@ -77,6 +77,8 @@ class HeapSegment {
 
   // Adds an in-use chunk. An existing chunk at `address` is replaced.
   Iterator Insert(uint64_t address, const Chunk& chunk);
+  // The same when `next` is LowerBound(address) and no chunk starts there.
+  Iterator InsertBefore(Iterator next, uint64_t address, const Chunk& chunk);
   // Removes an in-use chunk; returns the free chunk it becomes part of as
   // glibc would coalesce it: [*gap_start, *gap_end), where *gap_end is the
   // segment's end when it merged into the top.

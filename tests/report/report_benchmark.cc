@@ -5,7 +5,8 @@
 //
 // Two threads allocate and free in batches of 4096 events with a barrier
 // after each pair of batches, the way the tracer flushes; about 100,000 blocks
-// stay live, spread over 1,000 stacks.
+// stay live, spread over 1,000 stacks. Blocks are 48-byte chunks; freed
+// addresses are reused last-in first-out, as glibc's caches hand them out.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -63,6 +64,9 @@ void WriteTrace(const std::string& path, uint64_t events) {
   constexpr size_t kLive = 100000;
   std::mt19937_64 random(42);
   std::vector<uint64_t> live[2];
+  // Freed addresses, reused last-in first-out as glibc's tcache and fastbins
+  // hand them out again.
+  std::vector<uint64_t> freed[2];
   uint64_t next_address[2] = {0x10000000, 0x80000000};
   uint64_t seq = 0, time = 1000;
   uint64_t written = 0;
@@ -79,7 +83,12 @@ void WriteTrace(const std::string& path, uint64_t events) {
         const bool allocate = mine.size() < kLive / 2 ? random() % 4 != 0 : random() % 2 == 0;
         uint64_t address;
         if (allocate || mine.empty()) {
-          address = next_address[thread] += 48;
+          if (!freed[thread].empty()) {
+            address = freed[thread].back();
+            freed[thread].pop_back();
+          } else {
+            address = next_address[thread] += 48;
+          }
           mine.push_back(address);
           batch->add_op(1);
           batch->add_size(16 + random() % 256);
@@ -89,6 +98,7 @@ void WriteTrace(const std::string& path, uint64_t events) {
           address = mine[k];
           mine[k] = mine.back();
           mine.pop_back();
+          freed[thread].push_back(address);
           batch->add_op(32);
           batch->add_size(0);
           batch->add_stack_id(0);
@@ -96,7 +106,7 @@ void WriteTrace(const std::string& path, uint64_t events) {
         batch->add_seq_delta(i == 0 ? 0 : 2);  // threads interleave: even/odd
         batch->add_time_delta(10);
         batch->add_address_delta(static_cast<int64_t>(address - previous_address));
-        batch->add_chunk_header(0x41);
+        batch->add_chunk_header(0x31);  // 48-byte chunks, the address stride
         previous_address = address;
       }
       Write(record, out);
