@@ -139,6 +139,10 @@ int ReportCommand(const std::vector<std::string>& args) {
   std::vector<report::TraceReport> reports =
       report::ReportTraces(traces, options, settings->jobs);
   if (!directory && !reports[0].report) return Fail(reports[0].error);
+  if (report::Readable(reports).empty()) {
+    return Fail(absl::StrCat("none of the ", reports.size(), " traces in '", input,
+                             "' can be read; the first: ", reports[0].error));
+  }
   for (const report::TraceReport& r : reports) {
     if (!r.report) std::fprintf(stderr, "heapgap: warning: cannot read %s: %s\n", r.trace.c_str(), r.error.c_str());
   }

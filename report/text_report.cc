@@ -97,9 +97,15 @@ std::string TextReport(const Report& r, size_t top) {
   }
 
   absl::StrAppend(&out, "\n", LeakSummaryText(r.leak_check));
+  const ByteCount& suppressed = r.leak_check.suppressed;
   AppendList(
-      absl::StrCat("LEAKS BY STACK: ", Bytes(r.leaked_bytes), " in ", Blocks(r.leaked_blocks),
-                   " from ", Count(r.leaks.total, "stack", "stacks")),
+      absl::StrCat("LEAKS BY STACK: ", Bytes(r.leaked_bytes - suppressed.bytes), " in ",
+                   Blocks(r.leaked_blocks - suppressed.blocks), " from ",
+                   Count(r.leaks.total, "stack", "stacks"),
+                   suppressed.blocks == 0
+                       ? ""
+                       : absl::StrCat(" (", Bytes(suppressed.bytes), " in ",
+                                      Blocks(suppressed.blocks), " suppressed)")),
       r.leaks, top,
       [](const StackRecord& rec) {
         // Unchecked records keep the plain wording; the summary says why.

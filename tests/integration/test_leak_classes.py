@@ -41,7 +41,8 @@ JSON_KIND = {"definitely_lost": "definitely lost", "indirectly_lost": "indirectl
 LOSS_RECORD = re.compile(
     r"^==\d+== ([\d,]+)(?: \(([\d,]+) direct, ([\d,]+) indirect\))? bytes in ([\d,]+) blocks "
     r"are (definitely lost|indirectly lost|possibly lost|still reachable) in loss record")
-FRAME = re.compile(r"^==\d+==    (?:at|by) 0x[0-9A-Fa-f]+: (\S+?)(?:\(.*)? \(")
+# "   by 0x10923D: lc_new(bool) (leak_cpp_apis.cpp:41)", "(in /usr/lib/...so)"
+FRAME = re.compile(r"^==\d+==    (?:at|by) 0x[0-9A-Fa-f]+: (.*) \([^()]*\)$")
 SUMMARY = re.compile(r"^==\d+== +(definitely lost|indirectly lost|possibly lost|still reachable): "
                      r"([\d,]+) bytes in ([\d,]+) blocks")
 
