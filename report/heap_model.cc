@@ -594,7 +594,12 @@ void HeapModel::FreeBlock(uint64_t address, uint64_t header, Thread& thread, boo
       change.new_trim_threshold = params_.trim_threshold;
       change.freed_block_bytes = requested;
       change.freed_block_stack = stack;
-      threshold_changes_.push_back(change);
+      // The raw size word (M bit set) exceeds a threshold equal to the chunk
+      // size: glibc sets the same values again.
+      if (change.new_mmap_threshold != change.old_mmap_threshold ||
+          change.new_trim_threshold != change.old_trim_threshold) {
+        threshold_changes_.push_back(change);
+      }
     }
     return;
   }
@@ -785,10 +790,20 @@ void HeapModel::ArenaHeap(const Event& e) {
   state.set_mprotect_size(static_cast<uint64_t>(e.aux[0]));
   state.set_arena(static_cast<uint64_t>(e.aux[1]));
   state.set_previous(static_cast<uint64_t>(e.aux[2]));
-  CorrectArenaHeap(state);
+  UpdateArenaHeap(state, /*from_sample=*/false);
 }
 
 void HeapModel::CorrectArenaHeap(const trace::ArenaHeapState& state) {
+  UpdateArenaHeap(state, /*from_sample=*/true);
+}
+
+void HeapModel::UpdateArenaHeap(const trace::ArenaHeapState& state, bool from_sample) {
+  if (from_sample && !state.gone()) {
+    auto known = heaps_.find(state.start());
+    if (known != heaps_.end() && known->second->size_known && state.size() >= known->second->size) {
+      return;
+    }
+  }
   if (state.gone()) {
     auto it = heaps_.find(state.start());
     if (it == heaps_.end()) return;

@@ -180,8 +180,10 @@ class HeapModel {
   void SetMallocSettings(const trace::MallocSettings& settings);
   // One event, in the global order.
   void Apply(const Event& event);
-  // A sample's reading of a thread arena heap (shrinks and unmaps happen
-  // inside free, where the tracer cannot read the heap).
+  // A sample's reading of a thread arena heap. Shrinks and unmaps happen
+  // inside free, where the tracer cannot read the heap, so only samples see
+  // them; a sample reads the heap a little after its place among the events,
+  // so a larger size is left to the heap records that follow.
   void CorrectArenaHeap(const trace::ArenaHeapState& state);
   // Settles a realloc left pending by the last events.
   void Finish();
@@ -268,6 +270,8 @@ class HeapModel {
   void FlushTcache(Thread& thread);
   void BreakMove(const Event& e);
   void ArenaHeap(const Event& e);
+  // A heap's state from a heap record (`from_sample` false) or a sample.
+  void UpdateArenaHeap(const trace::ArenaHeapState& state, bool from_sample);
   void SetHeapSize(Heap& heap, uint64_t size);
   void RemoveHeap(Heap& heap);
   HeapFigures Figures(const Arena& arena, size_t max_pinners) const;

@@ -282,6 +282,7 @@ void AppendPinners(const ArenaRecord& arena, size_t top, std::string& out) {
   if (arena.pinners.empty()) return;
   out += "    pinning chain (topmost live blocks first):\n";
   size_t shown = 0;
+  std::vector<uint64_t> stacks_shown;
   const size_t limit = top == 0 ? arena.pinners.size() : std::min(top, arena.pinners.size());
   for (size_t i = 0; i < limit; ++i) {
     const PinnerRecord& p = arena.pinners[i];
@@ -297,6 +298,12 @@ void AppendPinners(const ArenaRecord& arena, size_t top, std::string& out) {
     absl::StrAppend(&out, "      ", HumanBytes(p.pinner.requested), " from ", CallerText(p.stack),
                     ", allocated at ", FormatDuration(p.time_ns), ", pins ",
                     HumanBytes(p.pinner.bytes_released_if_freed), "\n");
+    // A stack already shown is not repeated.
+    if (std::find(stacks_shown.begin(), stacks_shown.end(), p.pinner.stack_id) !=
+        stacks_shown.end()) {
+      continue;
+    }
+    stacks_shown.push_back(p.pinner.stack_id);
     for (size_t k = 0; k < p.stack.size() && k < 6; ++k) {
       absl::StrAppend(&out, "        #", k, " ", FrameText(p.stack[k]), "\n");
     }
@@ -374,8 +381,16 @@ void AppendHeapGeometryText(const HeapGeometryReport& r, size_t top, std::string
   const MallocParams& p = r.initial_params;
   absl::StrAppend(&o, "  thresholds at start: mmap ", HumanBytes(p.mmap_threshold), ", trim ",
                   HumanBytes(p.trim_threshold), ", top pad ", HumanBytes(p.top_pad),
-                  p.no_dyn_threshold ? " (fixed by settings)" : " (the mmap threshold is dynamic)",
-                  "\n");
+                  p.max_fast < glibc::kMinChunk ? ", no fastbins" : "",
+                  p.no_dyn_threshold ? " (fixed by settings)" : " (dynamic)", "\n");
+  const MallocParams& q = r.final_params;
+  if (q.mmap_threshold != p.mmap_threshold || q.trim_threshold != p.trim_threshold ||
+      q.top_pad != p.top_pad || q.max_fast != p.max_fast || q.tcache_count != p.tcache_count) {
+    absl::StrAppend(&o, "  thresholds at the end: mmap ", HumanBytes(q.mmap_threshold), ", trim ",
+                    HumanBytes(q.trim_threshold), ", top pad ", HumanBytes(q.top_pad),
+                    q.max_fast < glibc::kMinChunk ? ", no fastbins" : "",
+                    q.no_dyn_threshold ? " (fixed)" : " (dynamic)", "\n");
+  }
   if (!r.settings_applied.empty()) {
     absl::StrAppend(&o, "  settings: ", absl::StrJoin(r.settings_applied, " "), "\n");
   }
