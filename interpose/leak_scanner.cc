@@ -343,6 +343,7 @@ T* MapArray(size_t n) {
 struct StaticTls {
   size_t below_tp = 0;  // static TLS size
   size_t above_tp = 0;  // sizeof(struct pthread)
+  size_t tid_offset = 0;  // of struct pthread's tid; 0 when unknown
 };
 
 StaticTls FindStaticTls() {
@@ -354,7 +355,31 @@ StaticTls FindStaticTls() {
   tls.below_tp = size;
   auto* pthread_size = static_cast<const unsigned int*>(dlsym(RTLD_DEFAULT, "_thread_db_sizeof_pthread"));
   tls.above_tp = pthread_size ? *pthread_size : 2368;
+  // nptl_db's descriptor of the tid field: {bits, count, byte offset}.
+  auto* tid_field = static_cast<const unsigned int*>(dlsym(RTLD_DEFAULT, "_thread_db_pthread_tid"));
+  tls.tid_offset = tid_field ? tid_field[2] : 0;
   return tls;
+}
+
+// glibc keeps the stack of an exited thread mapped for reuse, with its TCB
+// (struct pthread, its tid no longer a thread's) at the top. What is left in it
+// belongs to no thread: memcheck does not scan dead threads' stacks either.
+bool IsExitedThreadStack(const Mapping& m, const StaticTls& tls) {
+  if (tls.tid_offset == 0 || m.file_backed || m.end - m.begin < tls.above_tp + 8192) return false;
+  constexpr size_t kSearch = 8192;
+  static uint64_t top[(kSearch + 4096) / 8];
+  const uint64_t from = m.end - tls.above_tp - kSearch;
+  const size_t got = SafeRead(top, from, m.end - from);
+  if (got != m.end - from) return false;
+  for (size_t off = 0; off + tls.above_tp <= got; off += 16) {
+    const uint64_t a = from + off;
+    const uint64_t* w = top + off / 8;
+    if (w[0] != a || w[2] != a) continue;  // tcbhead_t: tcb and self point at themselves
+    int32_t tid;
+    memcpy(&tid, reinterpret_cast<const char*>(top) + off + tls.tid_offset, sizeof tid);
+    return tid <= 0;  // 0: cleared by the kernel at exit; -1: joined, its stack cached
+  }
+  return false;
 }
 
 }  // namespace
@@ -475,6 +500,7 @@ void RunLeakScan(const LeakScanSettings& settings, LiveTable& table, TraceWriter
       is_thread_stack = g_threads[t].stopped.load(std::memory_order_relaxed) &&
                         g_threads[t].sp >= m.begin && g_threads[t].sp < m.end;
     if (is_thread_stack) continue;  // scanned from its stack pointer above
+    if (IsExitedThreadStack(m, tls)) continue;
     if (!settings.scan_mappings && !m.file_backed) {
       // Without the option: only the data of loaded modules (file-backed,
       // or the anonymous .bss right after a file-backed mapping).
