@@ -87,8 +87,10 @@ class EndingsTest(TracedSampleTest):
         self.assertEqual(report_json(self, whole_path)["totals"]["allocations"], 66)
 
     def test_bad_input_is_one_line_and_status_2(self):
+        # A directory is read as a set of traces; one without any is an error.
+        empty_dir = self.fresh_dir("no-traces")
         cases = {"missing": os.path.join(self.work_dir, "no-such.trace"),
-                 "directory": self.work_dir}
+                 "directory without traces": empty_dir}
         for name, content in (("empty", b""),
                               ("text", b"this is not a heapgap trace\n" * 20),
                               ("garbage", bytes(range(256)) * 8),
