@@ -22,8 +22,45 @@ constexpr int FastbinClass(uint64_t chunk_size) {
   return static_cast<int>((chunk_size >> 4) - 2);
 }
 
-constexpr bool IsAlignedAllocation(uint32_t op) {
-  return (op >= 5 && op <= 9) || (op >= 14 && op <= 17);
+// For a memalign-family allocation that glibc serves with _int_memalign:
+// the alignment it uses and the bytes it is asked for. False when glibc
+// serves it as a plain malloc (alignment up to 16).
+bool MemalignRequest(const Event& e, uint64_t page, uint64_t* alignment, uint64_t* request) {
+  uint64_t a = static_cast<uint64_t>(e.aux[0]);
+  uint64_t bytes = e.size;
+  switch (e.op) {
+    case 5:  // memalign
+    case 6:  // posix_memalign
+    case 7:  // aligned_alloc
+      break;
+    case 8:  // valloc
+      a = page;
+      break;
+    case 9:  // pvalloc
+      a = page;
+      bytes = glibc::AlignUp(bytes == 0 ? 1 : bytes, page);
+      break;
+    case 14:
+    case 15:
+    case 16:
+    case 17:  // aligned operator new: aligned_alloc(a, size rounded up to a)
+      if (a == 0) return false;
+      bytes = glibc::AlignUp(bytes == 0 ? 1 : bytes, a);
+      break;
+    default:
+      return false;
+  }
+  // _mid_memalign's adjustments.
+  if (a <= 16) return false;
+  if (a < glibc::kMinChunk) a = glibc::kMinChunk;
+  if ((a & (a - 1)) != 0) {
+    uint64_t power = 32;
+    while (power < a) power <<= 1;
+    a = power;
+  }
+  *alignment = a;
+  *request = bytes;
+  return true;
 }
 
 // Lazily cleaned lists of chunk addresses (a tcache bin, a fastbin): entries
@@ -69,6 +106,9 @@ struct HeapModel::Arena {
   std::vector<Heap*> heaps;  // oldest first
   std::array<AddressStack, kFastbinClasses> fastbins;
   uint64_t fastbin_chunks = 0;
+  // Where exited threads' tcache structures were: a thread that takes this
+  // arena over gets its own structure there (an exact fit) if still free.
+  std::vector<uint64_t> freed_tcache_structs;
   uint64_t max_extent = 0;
 };
 
@@ -371,18 +411,24 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
   bool exists = it != segment.NotFound() && it->first == chunk;
   if (in_place_realloc && exists) {
     const uint64_t old_size = it->second.size;
-    segment.Replace(it, info);
-    if (old_size >= size + glibc::kMinChunk) {
-      // A shrinking realloc frees its tail with _int_free: it may sit in a
-      // cache like any freed chunk.
-      Chunk tail;
-      tail.size = old_size - size;
-      tail.time_ns = e.time_ns;
-      tail.thread_id = e.thread_id;
-      tail.state = ChunkState::kInternal;
+    it = segment.Replace(it, info);
+    // _int_realloc frees what it does not keep with _int_free, so it may sit
+    // in a cache like any freed chunk: a shrinking realloc its tail; a
+    // growing one the rest of the free chunk after it, which it took whole
+    // (unless that was the top, which simply shrinks).
+    uint64_t rest_end = chunk + old_size;
+    if (size > old_size) {
+      HeapSegment::Iterator next = std::next(it);
+      rest_end = next != segment.NotFound() ? next->first : 0;
+    }
+    if (rest_end >= chunk + size + glibc::kMinChunk) {
+      Chunk rest;
+      rest.size = rest_end - chunk - size;
+      rest.time_ns = e.time_ns;
+      rest.thread_id = e.thread_id;
+      rest.state = ChunkState::kInternal;
       ++counters_.realloc_remainders;
-      HeapSegment::Iterator rest = segment.Insert(chunk + size, tail);
-      FreeChunk(segment, *arena, rest, &thread);
+      FreeChunk(segment, *arena, segment.Insert(chunk + size, rest), &thread);
     }
     return;
   }
@@ -447,43 +493,96 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
                             : std::prev(it)->first + std::prev(it)->second.size;
   const bool first_heap_allocation = !thread.seen_heap_allocation;
   thread.seen_heap_allocation = true;
-  if ((e.chunk_header & glibc::kPrevInUse) == 0) {
-    if (it != segment.Begin() && below_end == chunk && std::prev(it)->second.cached()) {
-      // glibc merged it: the model's cache simulation missed a move.
-      ++counters_.cached_below_freed;
-      EraseCached(segment, *arena, std::prev(it));
-    }
+  const bool below_in_use = (e.chunk_header & glibc::kPrevInUse) != 0;
+  if (!below_in_use && it != segment.Begin() && below_end == chunk &&
+      std::prev(it)->second.cached()) {
+    // glibc merged it: the model's cache simulation missed a move.
+    ++counters_.cached_below_freed;
+    EraseCached(segment, *arena, std::prev(it));
+  }
+  uint64_t alignment, request;
+  if (MemalignRequest(e, config_.page_size, &alignment, &request)) {
+    CarveAligned(segment, *arena, thread, e, chunk, size, below_end, below_in_use, alignment,
+                 request);
     return;
   }
-  if (below_end >= chunk || chunk <= segment.start()) return;
-  const uint64_t gap = chunk - below_end;
-  if (first_heap_allocation && gap >= glibc::kTcacheStructChunk) {
-    // The thread's tcache structure was allocated from its arena just
-    // before its first block.
+  const bool gap_below = below_in_use && below_end < chunk && chunk > segment.start();
+  if (first_heap_allocation) {
+    // The thread's tcache structure came from its arena just before its
+    // first block: right below it, or where an exited thread's was.
     Chunk tcache_struct;
     tcache_struct.size = glibc::kTcacheStructChunk;
     tcache_struct.time_ns = e.time_ns;
     tcache_struct.thread_id = e.thread_id;
     tcache_struct.state = ChunkState::kInternal;
-    thread.tcache_struct = chunk - glibc::kTcacheStructChunk;
-    segment.Insert(thread.tcache_struct, tcache_struct);
-    ++counters_.tcache_structs_placed;
-    return;
+    if (gap_below && chunk - below_end >= glibc::kTcacheStructChunk) {
+      thread.tcache_struct = chunk - glibc::kTcacheStructChunk;
+      segment.Insert(thread.tcache_struct, tcache_struct);
+      ++counters_.tcache_structs_placed;
+      return;
+    }
+    std::vector<uint64_t>& reusable = arena->freed_tcache_structs;
+    while (!reusable.empty()) {
+      const uint64_t address = reusable.back();
+      reusable.pop_back();
+      Arena* owner;
+      HeapSegment& home = *SegmentByAddress(address, &owner);
+      HeapSegment::Iterator next = home.LowerBound(address);
+      const bool free_below =
+          next == home.Begin() || std::prev(next)->first + std::prev(next)->second.size <= address;
+      const bool free_above = next == home.NotFound() ||
+                              next->first >= address + glibc::kTcacheStructChunk;
+      if (owner != arena || !free_below || !free_above) continue;
+      thread.tcache_struct = address;
+      home.InsertBefore(next, address, tcache_struct);
+      ++counters_.tcache_structs_placed;
+      break;
+    }
   }
-  if (IsAlignedAllocation(e.op) && gap >= glibc::kMinChunk) {
-    // memalign freed the chunk's leading part with _int_free; glibc still
-    // holds it in use, so it went to a cache.
-    Chunk lead;
-    lead.size = gap;
-    lead.time_ns = e.time_ns;
-    lead.thread_id = e.thread_id;
-    lead.state = ChunkState::kInternal;
+  if (gap_below) ++counters_.unexplained_in_use_below;
+}
+
+void HeapModel::CarveAligned(HeapSegment& segment, Arena& arena, Thread& thread, const Event& e,
+                             uint64_t chunk, uint64_t size, uint64_t below_end, bool below_in_use,
+                             uint64_t alignment, uint64_t request) {
+  // _int_memalign took a chunk of request2size(nb + alignment + MINSIZE),
+  // placed the block at the first aligned spot at least MINSIZE into it,
+  // and freed the leading part and any tail of MINSIZE or more with
+  // _int_free. The larger chunk began where the free memory below the block
+  // begins, if glibc's arithmetic from there lands on the block.
+  uint64_t lead = 0;
+  if (below_end < chunk) {
+    uint64_t aligned = glibc::AlignUp(below_end + glibc::kChunkHeader, alignment) -
+                       glibc::kChunkHeader;
+    if (aligned - below_end < glibc::kMinChunk) aligned += alignment;
+    if (aligned != chunk) {
+      if (below_in_use) ++counters_.unexplained_in_use_below;
+      return;
+    }
+    lead = chunk - below_end;
+  }
+  const uint64_t nb = glibc::RequestToChunk(request);
+  const uint64_t carved = glibc::RequestToChunk(nb + alignment + glibc::kMinChunk);
+  const uint64_t tail = carved > lead + size ? carved - lead - size : 0;
+  Chunk part;
+  part.time_ns = e.time_ns;
+  part.thread_id = e.thread_id;
+  part.state = ChunkState::kInternal;
+  if (lead != 0 && below_in_use) {
+    // The leading part is in use for glibc: it went to a cache. (Otherwise
+    // it merged with the free memory below.)
+    part.size = lead;
     ++counters_.memalign_remainders;
-    HeapSegment::Iterator lead_it = segment.Insert(below_end, lead);
-    FreeChunk(segment, *arena, lead_it, &thread);
-    return;
+    FreeChunk(segment, arena, segment.Insert(below_end, part), &thread);
   }
-  ++counters_.unexplained_in_use_below;
+  if (tail >= glibc::kMinChunk) {
+    const uint64_t tail_start = chunk + size;
+    HeapSegment::Iterator next = segment.LowerBound(tail_start);
+    if (next != segment.NotFound() && next->first < tail_start + tail) return;
+    part.size = tail;
+    ++counters_.memalign_remainders;
+    FreeChunk(segment, arena, segment.InsertBefore(next, tail_start, part), &thread);
+  }
 }
 
 void HeapModel::Uncache(const Chunk& chunk, Arena& arena) {
@@ -748,6 +847,7 @@ void HeapModel::FlushTcache(Thread& thread) {
     HeapSegment::Iterator it = segment.Find(thread.tcache_struct);
     if (it != segment.NotFound() && it->second.state == ChunkState::kInternal) {
       FreeChunk(segment, *arena, it, nullptr);
+      arena->freed_tcache_structs.push_back(thread.tcache_struct);
     }
     thread.tcache_struct = 0;
   }

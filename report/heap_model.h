@@ -249,6 +249,11 @@ class HeapModel {
   void Allocate(const Event& e, Thread& thread);
   void AllocateMmapped(const Event& e, Thread& thread);
   void AllocateHeap(const Event& e, Thread& thread, bool in_place_realloc);
+  // The leading and trailing parts _int_memalign freed around an aligned
+  // block [chunk, chunk + size).
+  void CarveAligned(HeapSegment& segment, Arena& arena, Thread& thread, const Event& e,
+                    uint64_t chunk, uint64_t size, uint64_t below_end, bool below_in_use,
+                    uint64_t alignment, uint64_t request);
   void Release(const Event& e, Thread& thread);
   // Frees a block as __libc_free does; `realloc` for realloc's own release
   // (no dynamic threshold change).

@@ -139,13 +139,15 @@ void AddEstimates(const TraceAnalysis& a, HeapGeometryReport& r) {
          " the model held in a cache were found free by glibc and freed");
   }
   if (c.tcache_structs_placed != 0) {
-    note("the tcache structure (", glibc::kTcacheStructChunk, " bytes) of ",
-         Count(c.tcache_structs_placed, "thread", "threads"),
-         " is placed where its first block showed it");
+    note("glibc allocates each thread's tcache structure (", glibc::kTcacheStructChunk,
+         " bytes) unseen; those of ", Count(c.tcache_structs_placed, "thread", "threads"),
+         " are placed by inference (below the thread's first block, or where an exited "
+         "thread's was)");
   }
-  if (c.memalign_remainders != 0) {
-    note(Count(c.memalign_remainders, "leading chunk", "leading chunks"),
-         " of aligned allocations are placed where the chunk header showed them");
+  if (c.memalign_remainders + c.realloc_remainders != 0) {
+    note(Count(c.memalign_remainders + c.realloc_remainders, "chunk", "chunks"),
+         " that memalign or realloc split off and freed inside glibc are placed by simulating "
+         "them");
   }
   if (c.simulated_heap_trims + c.simulated_heap_deletions != 0) {
     note("thread arena heaps shrank ", c.simulated_heap_trims, " times and were removed ",
