@@ -11,6 +11,7 @@ CMakeLists.txt in this folder):
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -46,7 +47,6 @@ def exit_code(returncode):
 
 
 def _no_core_dumps():
-    import resource
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
@@ -54,10 +54,6 @@ def run(argv, env=None, cwd=None):
     """Runs a command to completion and captures stdout and stderr as bytes."""
     return subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           timeout=TIMEOUT_S, preexec_fn=_no_core_dumps)
-
-
-def run_native(argv):
-    return run(argv)
 
 
 def run_traced(argv, out_dir, options=()):

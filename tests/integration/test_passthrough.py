@@ -4,7 +4,7 @@ including deaths by signal, and every run leaves a trace."""
 import os
 import unittest
 
-from heapgap_testlib import (PRELOAD, TracedSampleTest, exit_code, report_json, run, run_native, sample,
+from heapgap_testlib import (PRELOAD, TracedSampleTest, exit_code, report_json, run, sample,
                              traces_in)
 
 # (name, argv, expected exit status as a shell reports it)
@@ -28,7 +28,7 @@ class PassthroughTest(TracedSampleTest):
         for name, argv, expected_status in CASES:
             with self.subTest(sample=name):
                 argv = [sample(argv[0]), *argv[1:]]
-                native = run_native(argv)
+                native = run(argv)
                 self.assertEqual(exit_code(native.returncode), expected_status, "native run")
                 traced, traces = self.trace_of(name, argv)
                 self.assertEqual(traced.returncode, expected_status,
