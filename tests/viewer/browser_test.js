@@ -276,11 +276,23 @@ test('a function named with HTML shows as text', async () => {
   assert.ok(stacks.includes(HTML_FUNCTION) && stacks.includes(HTML_CALLEE));
   await page.click('[data-testid=flame-canvas]', { position: { x: 5, y: 5 } });
 
+  // The bad release (new[] released by free inside the HTML-named function)
+  // is listed with both stacks, names as text.
+  assert.equal(report.errors.length, 1);
+  await page.click('button[data-list=errors]');
+  const errorRows = page.locator('[data-testid=errors-row]');
+  assert.equal(await errorRows.count(), 1);
+  assert.match(await errorRows.first().textContent(), /mismatched free.*free.*operator new\[\]/);
+  await errorRows.first().click();
+  const both = await text(page, '[data-testid=stack-row]');
+  assert.match(both, /^Released at 0x[0-9a-f]+:/);
+  assert.ok(both.includes('Allocated at:') && both.includes(HTML_CALLEE) && both.includes(HTML_FUNCTION), both);
+
   // Nothing was parsed as markup: no image, no bold element, no extra
   // script, no alert.
   const counts = await page.evaluate(() => ({
     img: document.querySelectorAll('img').length,
-    b: document.querySelectorAll('#app b').length,
+    b: [...document.querySelectorAll('b')].filter((b) => b.textContent === 'bold').length,
     scripts: document.querySelectorAll('script').length,
     title: document.title,
   }));
@@ -310,12 +322,15 @@ test('a directory: one row per process, each opening its view', async () => {
   const texts = await rows.allTextContents();
   const leaky = texts.findIndex((t) => t.startsWith('leaky'));
   assert.ok(leaky >= 0, texts.join('\n'));
-  // A process fails when it leaks: by leak class when the report has them
-  // (definitely or indirectly lost), else any block in use at exit.
+  // A process fails when it leaks (by leak class when the report has them:
+  // definitely or indirectly lost; else any block in use at exit) or
+  // released a block wrongly.
   const failing = Object.values(traces).filter((file) => {
-    const leaks = JSON.parse(heapgap('report', '--format', 'json', file)).leaks;
+    const report = JSON.parse(heapgap('report', '--format', 'json', file));
+    const leaks = report.leaks;
     const classified = leaks.definitely_lost !== undefined;
-    return classified ? leaks.definitely_lost.bytes + leaks.indirectly_lost.bytes > 0 : leaks.bytes > 0;
+    const leaked = classified ? leaks.definitely_lost.bytes + leaks.indirectly_lost.bytes > 0 : leaks.bytes > 0;
+    return leaked || (report.errors || []).length > 0;
   }).length;
   assert.ok(failing >= 1);
   assert.equal(await page.locator('td.verdict.bad').count(), failing);

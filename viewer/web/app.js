@@ -17,6 +17,11 @@
     ['possibly_lost', 'possibly lost'],
     ['still_reachable', 'still reachable'],
   ];
+  // Shown under the classes when they hold anything.
+  const OTHER_LEAK_COUNTS = [
+    ['unchecked', 'unchecked'],
+    ['suppressed', 'suppressed'],
+  ];
 
   function hasLeakClasses(report) {
     return LEAK_CLASSES.some(([k]) => report.leaks && report.leaks[k] && typeof report.leaks[k].bytes === 'number');
@@ -50,6 +55,11 @@
       parts.push(HG.human(pinned) + ' of free heap pinned');
       if (level === 'ok') level = 'warn';
     }
+    if (Array.isArray(report.errors) && report.errors.length) {
+      const n = report.errors.reduce((sum, e) => sum + (e.count || 1), 0);
+      parts.push(HG.count(n, 'bad release'));
+      level = 'bad';
+    }
     const end = report.process?.end;
     if (end && end !== 'exit') {
       parts.push('ended by ' + end);
@@ -82,7 +92,9 @@
       ? el(
           'div',
           { class: 'classes', 'data-testid': 'leak-classes' },
-          LEAK_CLASSES.filter(([k]) => leaks[k]).map(([k, label]) =>
+          LEAK_CLASSES.filter(([k]) => leaks[k])
+            .concat(OTHER_LEAK_COUNTS.filter(([k]) => leaks[k] && leaks[k].bytes > 0))
+            .map(([k, label]) =>
             el('div', null, el('span', null, label), el('span', null, HG.human(leaks[k].bytes) + ' / ' + HG.num(leaks[k].blocks)))
           )
         )
@@ -156,7 +168,7 @@
       directory ? el('p', null, el('a', { href: '#', 'data-testid': 'back' }, '← all processes')) : null,
       el('div', { id: 'summary' },
         el('h1', { 'data-testid': 'title' }, exe + ' (pid ' + p.pid + ')'),
-        el('div', { class: 'cmdline', 'data-testid': 'cmdline', title: p.exe || '' }, (p.argv || []).join(' ')),
+        el('div', { class: 'cmdline', 'data-testid': 'cmdline', title: p.exe || '' }, (p.argv || []).length ? p.argv.join(' ') : '(no command line recorded)'),
         el('div', { class: 'meta' }, 'trace ', el('span', { class: 'mono' }, report.trace), ' · heapgap ' + report.heapgap_version + (p.forked ? ' · fork child of ' + p.parent_pid : '') + (p.exec_path ? ' · exec of ' + p.exec_path : ''))),
       truncated ? el('div', { class: 'banner truncated', 'data-testid': 'truncated' }, 'This trace is truncated: the process ended without a clean exit, so the figures cover what was recorded until it stopped.') : null,
       warnings.length ? el('div', { class: 'banner', 'data-testid': 'warnings' }, el('b', null, 'Warnings'), el('ul', null, warnings.map((w) => el('li', null, w)))) : null,

@@ -11,6 +11,10 @@
     allocations: { label: 'allocations', format: HG.num, num: true },
     bytes_allocated: { label: 'bytes allocated', format: (v) => HG.bytes(v), num: true },
     temporary: { label: 'temporary', format: HG.num, num: true },
+    count: { label: 'count', format: HG.num, num: true },
+    size: { label: 'size', format: (v) => HG.bytes(v), num: true },
+    free_function: { label: 'released by' },
+    alloc_function: { label: 'allocated by' },
     pinned_bytes: { label: 'pinned bytes', format: (v) => HG.bytes(v), num: true },
   };
 
@@ -35,8 +39,13 @@
       container.appendChild(this.tabs);
       container.appendChild(this.body);
       this.lists = LISTS.filter((l) => report[l.key] && Array.isArray(report[l.key].records));
+      // Bad releases (mismatched or invalid frees), when the report has them.
+      if (Array.isArray(report.errors) && report.errors.length) {
+        this.lists.push({ key: 'errors', label: 'Bad releases', columns: ['kind', 'count', 'free_function', 'alloc_function', 'size'], sort: 'count', errors: true });
+      }
       for (const list of this.lists) {
-        const button = HG.el('button', { type: 'button', role: 'tab', dataset: { list: list.key } }, list.label + ' (' + HG.num(report[list.key].stacks ?? report[list.key].records.length) + ')');
+        const count = list.errors ? report.errors.length : report[list.key].stacks ?? report[list.key].records.length;
+        const button = HG.el('button', { type: 'button', role: 'tab', dataset: { list: list.key } }, list.label + ' (' + HG.num(count) + ')');
         button.addEventListener('click', () => this.show(list.key));
         this.tabs.appendChild(button);
       }
@@ -52,7 +61,7 @@
 
     draw() {
       const { list, sort, asc } = this.current;
-      const section = this.report[list.key];
+      const section = list.errors ? { records: this.report.errors } : this.report[list.key];
       const records = section.records.map((r, i) => ({ r, i }));
       // Columns the records have; `kind` only when the report classifies leaks.
       const columns = list.columns.filter((c) => section.records.some((r) => r[c] !== undefined));
@@ -75,22 +84,23 @@
         });
         head.appendChild(th);
       }
-      head.appendChild(HG.el('th', null, 'allocated at'));
+      head.appendChild(HG.el('th', null, list.errors ? 'released at' : 'allocated at'));
       const tbody = HG.el('tbody');
       records.forEach(({ r, i }, position) => {
-        const site = HG.siteFrame(r.stack);
+        const site = HG.siteFrame(list.errors ? r.free_stack : r.stack);
         const row = HG.el(
           'tr',
           { class: 'row', dataset: { testid: list.key + '-row', index: i, stack: r.stack_id } },
           HG.el('td', { class: 'num' }, String(position + 1)),
           columns.map((c) => {
             if (c === 'kind') return HG.el('td', null, r.kind ? HG.el('span', { class: 'kind ' + String(r.kind) }, kindName(r.kind)) : '');
-            const spec = COLUMNS[c] || { format: String };
-            return HG.el('td', { class: spec.num ? 'num' : '' }, r[c] === undefined ? '' : spec.format(r[c]));
+            const spec = COLUMNS[c] || {};
+            const format = spec.format || ((v) => (v === null ? '' : String(v)));
+            return HG.el('td', { class: spec.num ? 'num' : '' }, r[c] === undefined ? '' : format(r[c]));
           }),
           HG.el('td', { class: 'site' }, site ? HG.frameName(site) + ' (' + HG.frameWhere(site) + ')' : r.stack_id === 0 ? '(no stack recorded)' : '(unknown stack)')
         );
-        row.addEventListener('click', () => this.toggle(row, r, columns.length + 2));
+        row.addEventListener('click', () => this.toggle(row, r, columns.length + 2, list.errors));
         tbody.appendChild(row);
       });
       const table = HG.el('table', { class: 'stacks', 'data-testid': list.key + '-table' }, HG.el('thead', null, head), tbody);
@@ -103,7 +113,7 @@
       ]);
     }
 
-    toggle(row, record, span) {
+    toggle(row, record, span, error) {
       const next = row.nextElementSibling;
       if (next && next.classList.contains('stack-row')) {
         next.remove();
@@ -111,7 +121,15 @@
         return;
       }
       row.classList.add('open');
-      const cell = HG.el('td', { colspan: span }, HG.stackList(HG.reportFrames(record.stack)));
+      const cell = error
+        ? HG.el(
+            'td',
+            { colspan: span },
+            HG.el('div', { class: 'muted' }, 'Released at ' + (record.address || '') + ':'),
+            HG.stackList(HG.reportFrames(record.free_stack)),
+            record.alloc_stack && record.alloc_stack.length ? [HG.el('div', { class: 'muted' }, 'Allocated at:'), HG.stackList(HG.reportFrames(record.alloc_stack))] : null
+          )
+        : HG.el('td', { colspan: span }, HG.stackList(HG.reportFrames(record.stack)));
       row.after(HG.el('tr', { class: 'stack-row', 'data-testid': 'stack-row' }, cell));
     }
   }
