@@ -156,7 +156,7 @@ class GateTest(TracedSampleTest):
     def validate_junit(self, path):
         xmllint = shutil.which("xmllint")
         self.assertIsNotNone(xmllint, "xmllint is missing (libxml2-utils; scripts/install-deps.sh installs it)")
-        result = run([xmllint, "--noout", "--schema", os.path.join(SCHEMAS, "jenkins-junit.xsd"), path])
+        result = run([xmllint, "--noout", "--schema", os.path.join(SCHEMAS, "junit.xsd"), path])
         self.assertEqual(result.returncode, 0, stderr_of(result))
 
     def validate_sarif(self, path):
