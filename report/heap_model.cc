@@ -407,20 +407,16 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
     threshold_changes_.back().heap_bytes_instead_of_mmap += size;
   }
 
-  HeapSegment::Iterator it = segment.LowerBound(chunk);
-  bool exists = it != segment.NotFound() && it->first == chunk;
-  if (in_place_realloc && exists) {
-    const uint64_t old_size = it->second.size;
-    it = segment.Replace(it, info);
+  Chunk* existing = segment.Find(chunk);
+  if (in_place_realloc && existing != nullptr) {
+    const uint64_t old_size = existing->size;
+    segment.Replace(chunk, info);
     // _int_realloc frees what it does not keep with _int_free, so it may sit
     // in a cache like any freed chunk: a shrinking realloc its tail; a
     // growing one the rest of the free chunk after it, which it took whole
     // (unless that was the top, which simply shrinks).
     uint64_t rest_end = chunk + old_size;
-    if (size > old_size) {
-      HeapSegment::Iterator next = std::next(it);
-      rest_end = next != segment.NotFound() ? next->first : 0;
-    }
+    if (size > old_size && !segment.ChunkAtOrAbove(chunk + 1, &rest_end)) rest_end = 0;
     if (rest_end >= chunk + size + glibc::kMinChunk) {
       Chunk rest;
       rest.size = rest_end - chunk - size;
@@ -428,78 +424,74 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
       rest.thread_id = e.thread_id;
       rest.state = ChunkState::kInternal;
       ++counters_.realloc_remainders;
-      FreeChunk(segment, *arena, segment.Insert(chunk + size, rest), &thread);
+      FreeChunk(segment, *arena, chunk + size, segment.Insert(chunk + size, rest), &thread);
     }
     return;
   }
-  auto find_again = [&] {
-    it = segment.LowerBound(chunk);
-    exists = it != segment.NotFound() && it->first == chunk;
-  };
-  if (exists && it->second.realloc_pending) {
+  if (existing != nullptr && existing->realloc_pending) {
     // Another thread's realloc moved this block and freed it; glibc handed
     // the address out again before that realloc's result was seen.
-    Thread& owner = ThreadFor(it->second.thread_id);
+    Thread& owner = ThreadFor(existing->thread_id);
     const PendingRealloc pending = owner.pending;
     owner.pending.active = false;
     if (pending.active && pending.address == e.address) {
-      FreeChunk(segment, *arena, it, &owner);
+      FreeChunk(segment, *arena, chunk, *existing, &owner);
     } else {
-      it->second.realloc_pending = false;
+      existing->realloc_pending = false;
     }
-    find_again();
+    existing = segment.Find(chunk);
   }
   // A large request (not served by the tcache) consolidates the fastbins.
   if (size >= glibc::kMinLargeChunk && arena->fastbin_chunks != 0 &&
-      !(exists && it->second.state == ChunkState::kTcache)) {
+      !(existing != nullptr && existing->state == ChunkState::kTcache)) {
     Consolidate(*arena);
-    find_again();
+    existing = segment.Find(chunk);
   }
-  if (exists) {
-    if (it->second.cached()) {
-      TakeFromCache(it, *arena, thread);
+  const bool below_in_use = (e.chunk_header & glibc::kPrevInUse) != 0;
+  const bool first_heap_allocation = !thread.seen_heap_allocation;
+  thread.seen_heap_allocation = true;
+  uint64_t below;
+  if (existing != nullptr && existing->cached() && existing->size == size &&
+      !first_heap_allocation) {
+    // The common case: a cached chunk handed out again, in place.
+    TakeFromCache(chunk, *existing, *arena, thread);
+    segment.Replace(chunk, info);
+    if (!below_in_use && segment.ChunkBelow(chunk, &below)) RepairCachedBelow(segment, *arena, chunk, below);
+    return;
+  }
+  if (existing != nullptr) {
+    if (existing->cached()) {
+      TakeFromCache(chunk, *existing, *arena, thread);
     } else {
       // Still live in the model: its release was not recorded.
       ++counters_.overlaps_repaired;
-      counters_.overlap_bytes_repaired += it->second.size;
+      counters_.overlap_bytes_repaired += existing->size;
     }
   }
   // Chunks the model holds in use where glibc just handed out memory were in
   // fact free (released without a record, or consolidated unseen).
-  const bool overlaps_below =
-      it != segment.Begin() && std::prev(it)->first + std::prev(it)->second.size > chunk;
-  HeapSegment::Iterator after = exists ? std::next(it) : it;
-  const bool overlaps_above = after != segment.NotFound() && after->first < chunk + size;
-  if (overlaps_below || overlaps_above) {
-    HeapSegment::Iterator over = overlaps_below ? std::prev(it) : after;
-    while (over != segment.NotFound() && over->first < chunk + size) {
-      if (over->first == chunk) {
-        ++over;
-        continue;
-      }
-      ++counters_.overlaps_repaired;
-      counters_.overlap_bytes_repaired += over->second.size;
-      const uint64_t next = over->first + 1;
-      EraseCached(segment, *arena, over);
-      over = segment.LowerBound(next);
-    }
-    find_again();
+  if (segment.ChunkBelow(chunk, &below) && below + segment.Find(below)->size > chunk) {
+    ++counters_.overlaps_repaired;
+    counters_.overlap_bytes_repaired += segment.Find(below)->size;
+    EraseCached(segment, *arena, below);
   }
-  it = exists ? segment.Replace(it, info) : segment.InsertBefore(it, chunk, info);
+  uint64_t above;
+  while (segment.ChunkAtOrAbove(chunk + 1, &above) && above < chunk + size) {
+    ++counters_.overlaps_repaired;
+    counters_.overlap_bytes_repaired += segment.Find(above)->size;
+    EraseCached(segment, *arena, above);
+  }
+  if (segment.Find(chunk) != nullptr) {
+    segment.Replace(chunk, info);
+  } else {
+    segment.Insert(chunk, info);
+  }
 
   // The P bit says whether the chunk right below is in use.
-  const uint64_t below_end =
-      it == segment.Begin() ? segment.start()
-                            : std::prev(it)->first + std::prev(it)->second.size;
-  const bool first_heap_allocation = !thread.seen_heap_allocation;
-  thread.seen_heap_allocation = true;
-  const bool below_in_use = (e.chunk_header & glibc::kPrevInUse) != 0;
-  if (!below_in_use && it != segment.Begin() && below_end == chunk &&
-      std::prev(it)->second.cached()) {
-    // glibc merged it: the model's cache simulation missed a move.
-    ++counters_.cached_below_freed;
-    EraseCached(segment, *arena, std::prev(it));
+  if (!below_in_use && segment.ChunkBelow(chunk, &below)) {
+    RepairCachedBelow(segment, *arena, chunk, below);
   }
+  const uint64_t below_end = segment.EndBelow(chunk);
   uint64_t alignment, request;
   if (MemalignRequest(e, config_.page_size, &alignment, &request)) {
     CarveAligned(segment, *arena, thread, e, chunk, size, below_end, below_in_use, alignment,
@@ -527,19 +519,28 @@ void HeapModel::AllocateHeap(const Event& e, Thread& thread, bool in_place_reall
       reusable.pop_back();
       Arena* owner;
       HeapSegment& home = *SegmentByAddress(address, &owner);
-      HeapSegment::Iterator next = home.LowerBound(address);
-      const bool free_below =
-          next == home.Begin() || std::prev(next)->first + std::prev(next)->second.size <= address;
-      const bool free_above = next == home.NotFound() ||
-                              next->first >= address + glibc::kTcacheStructChunk;
+      uint64_t next;
+      const bool free_below = home.EndBelow(address) <= address;
+      const bool free_above = !home.ChunkAtOrAbove(address, &next) ||
+                              next >= address + glibc::kTcacheStructChunk;
       if (owner != arena || !free_below || !free_above) continue;
       thread.tcache_struct = address;
-      home.InsertBefore(next, address, tcache_struct);
+      home.Insert(address, tcache_struct);
       ++counters_.tcache_structs_placed;
       break;
     }
   }
   if (gap_below) ++counters_.unexplained_in_use_below;
+}
+
+void HeapModel::RepairCachedBelow(HeapSegment& segment, Arena& arena, uint64_t chunk,
+                                  uint64_t below) {
+  const Chunk* c = segment.Find(below);
+  if (c != nullptr && c->cached() && below + c->size == chunk) {
+    // glibc merged it: the model's cache simulation missed a move.
+    ++counters_.cached_below_freed;
+    EraseCached(segment, arena, below);
+  }
 }
 
 void HeapModel::CarveAligned(HeapSegment& segment, Arena& arena, Thread& thread, const Event& e,
@@ -573,15 +574,15 @@ void HeapModel::CarveAligned(HeapSegment& segment, Arena& arena, Thread& thread,
     // it merged with the free memory below.)
     part.size = lead;
     ++counters_.memalign_remainders;
-    FreeChunk(segment, arena, segment.Insert(below_end, part), &thread);
+    FreeChunk(segment, arena, below_end, segment.Insert(below_end, part), &thread);
   }
   if (tail >= glibc::kMinChunk) {
     const uint64_t tail_start = chunk + size;
-    HeapSegment::Iterator next = segment.LowerBound(tail_start);
-    if (next != segment.NotFound() && next->first < tail_start + tail) return;
+    uint64_t next;
+    if (segment.ChunkAtOrAbove(tail_start, &next) && next < tail_start + tail) return;
     part.size = tail;
     ++counters_.memalign_remainders;
-    FreeChunk(segment, arena, segment.InsertBefore(next, tail_start, part), &thread);
+    FreeChunk(segment, arena, tail_start, segment.Insert(tail_start, part), &thread);
   }
 }
 
@@ -599,14 +600,14 @@ void HeapModel::Uncache(const Chunk& chunk, Arena& arena) {
   }
 }
 
-void HeapModel::EraseCached(HeapSegment& segment, Arena& arena, HeapSegment::Iterator it) {
-  Uncache(it->second, arena);
-  segment.Erase(it);
+void HeapModel::EraseCached(HeapSegment& segment, Arena& arena, uint64_t address) {
+  Uncache(*segment.Find(address), arena);
+  segment.Erase(address);
 }
 
-void HeapModel::TakeFromCache(HeapSegment::Iterator it, Arena& arena, Thread& allocating) {
-  const uint64_t taken = it->first;
-  const Chunk chunk = it->second;
+void HeapModel::TakeFromCache(uint64_t taken, const Chunk& cached, Arena& arena,
+                              Thread& allocating) {
+  const Chunk chunk = cached;
   Uncache(chunk, arena);
   // Caches are LIFO: the chunk is normally the last one in.
   if (chunk.state == ChunkState::kTcache) {
@@ -628,14 +629,14 @@ void HeapModel::TakeFromCache(HeapSegment::Iterator it, Arena& arena, Thread& al
     if (address == taken) continue;
     Arena* owner;
     HeapSegment& segment = *SegmentByAddress(address, &owner);
-    HeapSegment::Iterator other = segment.Find(address);
-    if (owner != &arena || other == segment.NotFound() ||
-        other->second.state != ChunkState::kFastbin || other->second.size != chunk.size) {
+    Chunk* other = segment.Find(address);
+    if (owner != &arena || other == nullptr || other->state != ChunkState::kFastbin ||
+        other->size != chunk.size) {
       continue;
     }
-    Uncache(other->second, arena);
-    segment.SetState(other, ChunkState::kTcache);
-    other->second.thread_id = allocating.id;
+    Uncache(*other, arena);
+    segment.SetState(*other, ChunkState::kTcache);
+    other->thread_id = allocating.id;
     bin.Push(address);
     ++counters_.fastbin_stashes;
   }
@@ -651,10 +652,10 @@ void HeapModel::Release(const Event& e, Thread& thread) {
       HeapSegment& segment =
           e.chunk_header != 0 ? *SegmentFor(e.chunk_header, e.address - glibc::kChunkHeader, &arena)
                               : *SegmentByAddress(e.address - glibc::kChunkHeader, &arena);
-      HeapSegment::Iterator it = segment.Find(e.address - glibc::kChunkHeader);
-      if (it != segment.NotFound() && it->second.state == ChunkState::kLive) {
-        it->second.realloc_pending = true;
-        it->second.thread_id = thread.id;
+      Chunk* chunk = segment.Find(e.address - glibc::kChunkHeader);
+      if (chunk != nullptr && chunk->state == ChunkState::kLive) {
+        chunk->realloc_pending = true;
+        chunk->thread_id = thread.id;
       }
     }
     return;
@@ -706,62 +707,55 @@ void HeapModel::FreeBlock(uint64_t address, uint64_t header, Thread& thread, boo
   Arena* arena;
   HeapSegment& segment =
       header != 0 ? *SegmentFor(header, chunk, &arena) : *SegmentByAddress(chunk, &arena);
-  HeapSegment::Iterator it = segment.Find(chunk);
-  if (it == segment.NotFound() || it->second.state != ChunkState::kLive) {
+  Chunk* c = segment.Find(chunk);
+  if (c == nullptr || c->state != ChunkState::kLive) {
     ++counters_.unknown_releases;
     return;
   }
-  it->second.realloc_pending = false;
-  if (header != 0 && (header & glibc::kPrevInUse) == 0 && it != segment.Begin()) {
-    HeapSegment::Iterator below = std::prev(it);
-    if (below->second.cached() && below->first + below->second.size == chunk) {
-      ++counters_.cached_below_freed;
-      EraseCached(segment, *arena, below);
-      it = segment.Find(chunk);
-    }
+  c->realloc_pending = false;
+  uint64_t below;
+  if (header != 0 && (header & glibc::kPrevInUse) == 0 && segment.ChunkBelow(chunk, &below)) {
+    RepairCachedBelow(segment, *arena, chunk, below);
+    c = segment.Find(chunk);
   }
-  FreeChunk(segment, *arena, it, &thread);
+  FreeChunk(segment, *arena, chunk, *c, &thread);
 }
 
-void HeapModel::FreeChunk(HeapSegment& segment, Arena& arena, HeapSegment::Iterator it,
+void HeapModel::FreeChunk(HeapSegment& segment, Arena& arena, uint64_t address, Chunk& chunk,
                           Thread* thread) {
-  const uint64_t address = it->first;
-  const uint64_t size = it->second.size;
-  it->second.realloc_pending = false;
+  const uint64_t size = chunk.size;
+  chunk.realloc_pending = false;
   if (thread != nullptr && !thread->exited && params_.tcache_count > 0) {
     const uint64_t index = glibc::TcacheIndex(size);
     if (index < params_.tcache_bins) {
       AddressStack& bin = thread->Bin(index);
       if (bin.valid < params_.tcache_count) {
-        segment.SetState(it, ChunkState::kTcache);
-        it->second.thread_id = thread->id;
+        segment.SetState(chunk, ChunkState::kTcache);
+        chunk.thread_id = thread->id;
         bin.Push(address);
         bin.CompactIfStale([&](uint64_t a) {
           Arena* owner;
-          HeapSegment& s = *SegmentByAddress(a, &owner);
-          HeapSegment::Iterator c = s.Find(a);
-          return c != s.NotFound() && c->second.state == ChunkState::kTcache &&
-                 c->second.thread_id == thread->id;
+          const Chunk* c = SegmentByAddress(a, &owner)->Find(a);
+          return c != nullptr && c->state == ChunkState::kTcache && c->thread_id == thread->id;
         });
         return;
       }
     }
   }
   if (size <= params_.max_fast) {
-    segment.SetState(it, ChunkState::kFastbin);
+    segment.SetState(chunk, ChunkState::kFastbin);
     AddressStack& fastbin = arena.fastbins[FastbinClass(size)];
     fastbin.Push(address);
     ++arena.fastbin_chunks;
     fastbin.CompactIfStale([&](uint64_t a) {
       Arena* owner;
-      HeapSegment& s = *SegmentByAddress(a, &owner);
-      HeapSegment::Iterator c = s.Find(a);
-      return owner == &arena && c != s.NotFound() && c->second.state == ChunkState::kFastbin;
+      const Chunk* c = SegmentByAddress(a, &owner)->Find(a);
+      return owner == &arena && c != nullptr && c->state == ChunkState::kFastbin;
     });
     return;
   }
   uint64_t gap_start, gap_end;
-  segment.Erase(it, &gap_start, &gap_end);
+  segment.Erase(address, &gap_start, &gap_end);
   if (gap_end - gap_start < glibc::kFastbinConsolidationThreshold) return;
   if (arena.fastbin_chunks != 0) Consolidate(arena);
   // The main heap's trim shows as a break move; a thread arena heap's
@@ -782,8 +776,8 @@ void HeapModel::Consolidate(Arena& arena) {
     for (uint64_t address : fastbin.entries) {
       Arena* owner;
       HeapSegment& segment = arena.main ? *main_ : *SegmentByAddress(address, &owner);
-      HeapSegment::Iterator it = segment.Find(address);
-      if (it != segment.NotFound() && it->second.state == ChunkState::kFastbin) segment.Erase(it);
+      const Chunk* c = segment.Find(address);
+      if (c != nullptr && c->state == ChunkState::kFastbin) segment.Erase(address);
     }
     fastbin.entries.clear();
     fastbin.valid = 0;
@@ -831,12 +825,9 @@ void HeapModel::FlushTcache(Thread& thread) {
       for (auto entry = bin.entries.rbegin(); entry != bin.entries.rend(); ++entry) {
         Arena* arena;
         HeapSegment& segment = *SegmentByAddress(*entry, &arena);
-        HeapSegment::Iterator it = segment.Find(*entry);
-        if (it == segment.NotFound() || it->second.state != ChunkState::kTcache ||
-            it->second.thread_id != thread.id) {
-          continue;
-        }
-        FreeChunk(segment, *arena, it, nullptr);
+        Chunk* c = segment.Find(*entry);
+        if (c == nullptr || c->state != ChunkState::kTcache || c->thread_id != thread.id) continue;
+        FreeChunk(segment, *arena, *entry, *c, nullptr);
       }
     }
     thread.tcache.reset();
@@ -844,9 +835,9 @@ void HeapModel::FlushTcache(Thread& thread) {
   if (thread.tcache_struct != 0) {
     Arena* arena;
     HeapSegment& segment = *SegmentByAddress(thread.tcache_struct, &arena);
-    HeapSegment::Iterator it = segment.Find(thread.tcache_struct);
-    if (it != segment.NotFound() && it->second.state == ChunkState::kInternal) {
-      FreeChunk(segment, *arena, it, nullptr);
+    Chunk* c = segment.Find(thread.tcache_struct);
+    if (c != nullptr && c->state == ChunkState::kInternal) {
+      FreeChunk(segment, *arena, thread.tcache_struct, *c, nullptr);
       arena->freed_tcache_structs.push_back(thread.tcache_struct);
     }
     thread.tcache_struct = 0;
@@ -958,10 +949,13 @@ namespace {
 // The topmost chunk that pins (live, or glibc's own) at or below `it`,
 // stepping over cached chunks; false when there is none or too many cached
 // chunks are in the way (`truncated`).
-template <typename ReverseIt>
-bool NextPinning(ReverseIt& it, ReverseIt end, int& steps, bool& truncated) {
-  for (; it != end; ++it) {
-    if (it->second.pinning()) return true;
+// Moves `it` (over the segment's starts, descending) to the topmost chunk
+// that pins (live, or glibc's own), stepping over cached chunks; false when
+// there is none or too many cached chunks are in the way (`truncated`).
+bool NextPinning(const HeapSegment& segment, HeapSegment::Order::const_reverse_iterator& it,
+                 int& steps, bool& truncated) {
+  for (; it != segment.order().rend(); ++it) {
+    if (segment.Find(*it)->pinning()) return true;
     if (++steps > kMaxCachedSteps) {
       truncated = true;
       return false;
@@ -972,32 +966,32 @@ bool NextPinning(ReverseIt& it, ReverseIt end, int& steps, bool& truncated) {
 
 // pinned bytes and the pinning chain of one heap segment.
 void PinningChain(const HeapSegment& segment, size_t max_pinners, HeapFigures& f) {
-  const auto& chunks = segment.chunks();
-  auto it = chunks.rbegin();
+  auto it = segment.order().rbegin();
   int steps = 0;
   bool truncated = false;
-  if (!NextPinning(it, chunks.rend(), steps, truncated)) {
+  if (!NextPinning(segment, it, steps, truncated)) {
     f.pinners_truncated |= truncated;
     return;
   }
-  const uint64_t top_end = it->first + it->second.size;
+  const uint64_t top_end = *it + segment.Find(*it)->size;
   const uint64_t pinning = segment.live_chunk_bytes() + segment.bytes_in(ChunkState::kInternal);
   const uint64_t below = top_end > segment.start() ? top_end - segment.start() : 0;
   f.pinned_bytes += below > pinning ? below - pinning : 0;
   while (f.pinners.size() < max_pinners) {
+    const Chunk& c = *segment.Find(*it);
     Pinner p;
-    p.address = it->first + glibc::kChunkHeader;
-    p.chunk_size = it->second.size;
-    p.requested = it->second.requested;
-    p.time_ns = it->second.time_ns;
-    p.stack_id = it->second.stack_id;
-    p.thread_id = it->second.thread_id;
-    p.internal = it->second.state == ChunkState::kInternal;
-    const uint64_t end = it->first + it->second.size;
+    p.address = *it + glibc::kChunkHeader;
+    p.chunk_size = c.size;
+    p.requested = c.requested;
+    p.time_ns = c.time_ns;
+    p.stack_id = c.stack_id;
+    p.thread_id = c.thread_id;
+    p.internal = c.state == ChunkState::kInternal;
+    const uint64_t end = *it + c.size;
     ++it;
-    const bool more = NextPinning(it, chunks.rend(), steps, truncated);
+    const bool more = NextPinning(segment, it, steps, truncated);
     const uint64_t next_end =
-        more ? it->first + it->second.size : (truncated ? end - p.chunk_size : segment.start());
+        more ? *it + segment.Find(*it)->size : (truncated ? end - p.chunk_size : segment.start());
     p.bytes_released_if_freed = end > next_end ? end - next_end : 0;
     f.pinners.push_back(p);
     if (!more) break;
@@ -1116,7 +1110,7 @@ HeapWalkCheck HeapModel::CheckHeapWalk(const trace::HeapWalk& walk) const {
                                            size, what));
     }
   };
-  const auto& model = main_->chunks();
+  const HeapSegment::Order& model = main_->order();
   auto m = model.begin();
   uint64_t p = heap_start;
   const int n = walk.chunks_size();
@@ -1127,21 +1121,23 @@ HeapWalkCheck HeapModel::CheckHeapWalk(const trace::HeapWalk& walk) const {
     const bool in_use = !top && (value & 1) != 0;
     // Model chunks that start before this walk chunk and were not matched
     // lie inside free memory of the walk (or straddle chunks).
-    for (; m != model.end() && m->first < p; ++m) {
+    for (; m != model.end() && *m < p; ++m) {
+      const uint64_t model_size = main_->Find(*m)->size;
       ++c.in_use_only_in_model;
-      c.in_use_only_in_model_bytes += m->second.size;
-      example(m->first, m->second.size, "free in glibc, in use in the model");
+      c.in_use_only_in_model_bytes += model_size;
+      example(*m, model_size, "free in glibc, in use in the model");
     }
     if (top) {
       c.walk_top_bytes = size;
     } else if (in_use) {
       c.walk_in_use_bytes += size;
-      if (m != model.end() && m->first == p) {
-        if (m->second.size == size) {
+      if (m != model.end() && *m == p) {
+        const uint64_t model_size = main_->Find(*m)->size;
+        if (model_size == size) {
           ++c.matching_chunks;
         } else {
           ++c.size_mismatches;
-          example(p, size, absl::StrFormat("in use in both, %u B in the model", m->second.size).c_str());
+          example(p, size, absl::StrFormat("in use in both, %u B in the model", model_size).c_str());
         }
         ++m;
       } else {
@@ -1153,15 +1149,16 @@ HeapWalkCheck HeapModel::CheckHeapWalk(const trace::HeapWalk& walk) const {
       ++c.walk_hole_count;
       c.walk_hole_bytes += size;
       c.walk_largest_hole = std::max(c.walk_largest_hole, size);
-      if (m == model.end() || m->first >= p + size) ++c.matching_chunks;
+      if (m == model.end() || *m >= p + size) ++c.matching_chunks;
     }
     p += size;
   }
   if (c.complete) {
     for (; m != model.end(); ++m) {
+      const uint64_t model_size = main_->Find(*m)->size;
       ++c.in_use_only_in_model;
-      c.in_use_only_in_model_bytes += m->second.size;
-      example(m->first, m->second.size, "above glibc's top chunk, in use in the model");
+      c.in_use_only_in_model_bytes += model_size;
+      example(*m, model_size, "above glibc's top chunk, in use in the model");
     }
   }
   c.model_hole_bytes = main_->hole_bytes();

@@ -260,15 +260,19 @@ class HeapModel {
   void FreeBlock(uint64_t address, uint64_t header, Thread& thread, bool realloc, uint64_t time_ns,
                  uint64_t seq);
   // _int_free of an in-use chunk: tcache, fastbin, or coalesce (and trim).
-  void FreeChunk(HeapSegment& segment, Arena& arena, HeapSegment::Iterator it, Thread* thread);
+  void FreeChunk(HeapSegment& segment, Arena& arena, uint64_t address, Chunk& chunk,
+                 Thread* thread);
   void SettlePendingRealloc(Thread& thread, uint64_t time_ns, uint64_t seq);
   // A cached chunk is allocated again: it leaves its tcache or fastbin (and
   // a fastbin hit moves the rest of that fastbin into the tcache).
-  void TakeFromCache(HeapSegment::Iterator it, Arena& arena, Thread& allocating);
+  void TakeFromCache(uint64_t address, const Chunk& chunk, Arena& arena, Thread& allocating);
   // Bookkeeping of the tcache or fastbin a chunk leaves.
   void Uncache(const Chunk& chunk, Arena& arena);
   // Removes a chunk the model held in use (cached or not) that glibc has free.
-  void EraseCached(HeapSegment& segment, Arena& arena, HeapSegment::Iterator it);
+  void EraseCached(HeapSegment& segment, Arena& arena, uint64_t address);
+  // The P bit of the chunk at `chunk` says the chunk below is free: if the
+  // model holds the chunk at `below`, ending there, in a cache, glibc merged it.
+  void RepairCachedBelow(HeapSegment& segment, Arena& arena, uint64_t chunk, uint64_t below);
   void Consolidate(Arena& arena);
   void ConsolidateAll();
   void HeapTrim(Arena& arena);

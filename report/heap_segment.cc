@@ -45,9 +45,9 @@ HeapSegment::~HeapSegment() {
 
 void HeapSegment::set_start(uint64_t start) {
   if (start == start_) return;
-  if (!chunks_.empty()) RemoveGap(start_, chunks_.begin()->first);
+  if (!order_.empty()) RemoveGap(start_, *order_.begin());
   start_ = start;
-  if (!chunks_.empty()) AddGap(start_, chunks_.begin()->first);
+  if (!order_.empty()) AddGap(start_, *order_.begin());
 }
 
 void HeapSegment::AddGap(uint64_t a, uint64_t b) {
@@ -70,10 +70,11 @@ void HeapSegment::RemoveGap(uint64_t a, uint64_t b) {
   gap_sizes_.Remove(size);
 }
 
-uint64_t HeapSegment::EndBefore(Iterator it) const {
-  if (it == chunks_.begin()) return start_;
-  const auto& previous = *std::prev(it);
-  return previous.first + previous.second.size;
+uint64_t HeapSegment::EndOf(uint64_t start) const { return start + chunks_.at(start).size; }
+
+uint64_t HeapSegment::EndBefore(Order::const_iterator it) const {
+  if (it == order_.begin()) return start_;
+  return EndOf(*std::prev(it));
 }
 
 void HeapSegment::Count(const Chunk& chunk, int sign) {
@@ -89,85 +90,94 @@ void HeapSegment::Count(const Chunk& chunk, int sign) {
   }
 }
 
-HeapSegment::Iterator HeapSegment::Insert(uint64_t address, const Chunk& chunk) {
-  Iterator next = chunks_.lower_bound(address);
-  if (next != chunks_.end() && next->first == address) {
-    Erase(next);
-    next = chunks_.lower_bound(address);
-  }
-  return InsertBefore(next, address, chunk);
+Chunk* HeapSegment::Find(uint64_t address) {
+  auto it = chunks_.find(address);
+  return it == chunks_.end() ? nullptr : &it->second;
 }
 
-HeapSegment::Iterator HeapSegment::InsertBefore(Iterator next, uint64_t address,
-                                                const Chunk& chunk) {
+const Chunk* HeapSegment::Find(uint64_t address) const {
+  auto it = chunks_.find(address);
+  return it == chunks_.end() ? nullptr : &it->second;
+}
+
+Chunk& HeapSegment::Insert(uint64_t address, const Chunk& chunk) {
+  if (chunks_.contains(address)) Erase(address);
+  auto next = order_.lower_bound(address);
   const uint64_t previous_end = EndBefore(next);
-  const bool has_next = next != chunks_.end();
-  const uint64_t next_start = has_next ? next->first : 0;
+  const bool has_next = next != order_.end();
+  const uint64_t next_start = has_next ? *next : 0;
   if (has_next) RemoveGap(previous_end, next_start);
-  // Inserting invalidates `next`.
-  Iterator it = chunks_.emplace_hint(next, address, chunk);
+  order_.insert(next, address);
+  Chunk& inserted = chunks_.emplace(address, chunk).first->second;
   AddGap(previous_end, address);
   if (has_next) AddGap(address + chunk.size, next_start);
   Count(chunk, +1);
-  return it;
+  return inserted;
 }
 
-void HeapSegment::Erase(Iterator it, uint64_t* gap_start, uint64_t* gap_end) {
+void HeapSegment::Replace(uint64_t address, const Chunk& chunk) {
+  Chunk& current = chunks_.at(address);
+  if (chunk.size != current.size) {
+    Erase(address);
+    Insert(address, chunk);
+    return;
+  }
+  Count(current, -1);
+  current = chunk;
+  Count(chunk, +1);
+}
+
+void HeapSegment::Erase(uint64_t address, uint64_t* gap_start, uint64_t* gap_end) {
+  auto it = order_.find(address);
+  auto found = chunks_.find(address);
   const uint64_t previous_end = EndBefore(it);
-  const uint64_t address = it->first;
-  const uint64_t chunk_end = address + it->second.size;
-  Iterator next = std::next(it);
+  const uint64_t chunk_end = address + found->second.size;
+  auto next = std::next(it);
   RemoveGap(previous_end, address);
   uint64_t merged_end;
-  if (next != chunks_.end()) {
-    RemoveGap(chunk_end, next->first);
-    AddGap(previous_end, next->first);
-    merged_end = next->first;
+  if (next != order_.end()) {
+    RemoveGap(chunk_end, *next);
+    AddGap(previous_end, *next);
+    merged_end = *next;
   } else {
     // The topmost chunk: what lay below it joins the top.
     merged_end = end_ > chunk_end ? end_ : chunk_end;
   }
-  Count(it->second, -1);
-  chunks_.erase(it);
+  Count(found->second, -1);
+  chunks_.erase(found);
+  order_.erase(it);
   if (gap_start != nullptr) *gap_start = previous_end < address ? previous_end : address;
   if (gap_end != nullptr) *gap_end = merged_end;
 }
 
-void HeapSegment::SetState(Iterator it, ChunkState state) {
-  if (it->second.state == state) return;
-  Count(it->second, -1);
-  it->second.state = state;
-  Count(it->second, +1);
-}
-
-HeapSegment::Iterator HeapSegment::Replace(Iterator it, const Chunk& chunk) {
-  if (chunk.size != it->second.size) {
-    const uint64_t address = it->first;
-    Erase(it);
-    return Insert(address, chunk);
-  }
-  Count(it->second, -1);
-  it->second = chunk;
+void HeapSegment::SetState(Chunk& chunk, ChunkState state) {
+  if (chunk.state == state) return;
+  Count(chunk, -1);
+  chunk.state = state;
   Count(chunk, +1);
-  return it;
 }
 
-HeapSegment::Iterator HeapSegment::ChunkEndingAt(uint64_t address) {
-  Iterator it = chunks_.lower_bound(address);
-  if (it == chunks_.begin()) return chunks_.end();
-  --it;
-  return it->first + it->second.size == address ? it : chunks_.end();
+bool HeapSegment::ChunkBelow(uint64_t address, uint64_t* start) const {
+  auto it = order_.lower_bound(address);
+  if (it == order_.begin()) return false;
+  *start = *std::prev(it);
+  return true;
 }
 
-uint64_t HeapSegment::GapStartBelow(uint64_t address) {
-  const uint64_t previous_end = EndBefore(chunks_.lower_bound(address));
-  return previous_end < address ? previous_end : address;
+bool HeapSegment::ChunkAtOrAbove(uint64_t address, uint64_t* start) const {
+  auto it = order_.lower_bound(address);
+  if (it == order_.end()) return false;
+  *start = *it;
+  return true;
+}
+
+uint64_t HeapSegment::EndBelow(uint64_t address) const {
+  return EndBefore(order_.lower_bound(address));
 }
 
 uint64_t HeapSegment::in_use_end() const {
-  if (chunks_.empty()) return start_;
-  const auto& last = *chunks_.rbegin();
-  return last.first + last.second.size;
+  if (order_.empty()) return start_;
+  return EndOf(*order_.rbegin());
 }
 
 uint64_t HeapSegment::in_use_bytes() const {

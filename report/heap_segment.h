@@ -1,19 +1,22 @@
 // One contiguous heap: the main (brk) heap, or one thread arena heap. Keeps
 // the chunks glibc considers in use (live blocks, blocks held in a tcache or
-// fastbin, glibc's own chunks) ordered by address, and the free gaps between
-// them, so that every figure the reports need is kept up to date in
-// O(log chunks) per change.
+// fastbin, glibc's own chunks) and the free gaps between them, so that every
+// figure the reports need stays up to date as chunks come and go.
 //
 // A gap is free memory below the topmost in-use chunk: a hole. Memory above
 // the topmost in-use chunk up to the segment's end is glibc's top chunk.
+//
+// Chunks are found by address in a hash table (a freed block going into a
+// cache, or a cached block allocated again, costs one lookup); their order
+// is kept in a B-tree of start addresses, used only when chunks come or go.
 #ifndef HEAPGAP_REPORT_HEAP_SEGMENT_H_
 #define HEAPGAP_REPORT_HEAP_SEGMENT_H_
 
 #include <array>
 #include <cstdint>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
 
 namespace heapgap::report {
 
@@ -58,8 +61,7 @@ class GapSizes {
 
 class HeapSegment {
  public:
-  using ChunkMap = absl::btree_map<uint64_t, Chunk>;
-  using Iterator = ChunkMap::iterator;
+  using Order = absl::btree_set<uint64_t>;
 
   // Chunks go from `start` (the first chunk's address) to `end` (the break,
   // or the heap's end). `page` is the page size. `hole_total`, if given, is
@@ -75,32 +77,33 @@ class HeapSegment {
   void set_end(uint64_t end) { end_ = end; }
   void set_start(uint64_t start);
 
-  // Adds an in-use chunk. An existing chunk at `address` is replaced.
-  Iterator Insert(uint64_t address, const Chunk& chunk);
-  // The same when `next` is LowerBound(address) and no chunk starts there.
-  Iterator InsertBefore(Iterator next, uint64_t address, const Chunk& chunk);
-  // Removes an in-use chunk; returns the free chunk it becomes part of as
-  // glibc would coalesce it: [*gap_start, *gap_end), where *gap_end is the
-  // segment's end when it merged into the top.
-  void Erase(Iterator it, uint64_t* gap_start = nullptr, uint64_t* gap_end = nullptr);
-  // Changes a chunk's state, keeping the byte counts right.
-  void SetState(Iterator it, ChunkState state);
-  // Replaces a chunk's description (a cached chunk allocated again, a
-  // realloc in place); its size may change.
-  Iterator Replace(Iterator it, const Chunk& chunk);
+  // The chunk at `address`, or nullptr. Valid until the next Insert or Erase.
+  Chunk* Find(uint64_t address);
+  const Chunk* Find(uint64_t address) const;
+  // Adds an in-use chunk; one already at `address` is replaced. The
+  // reference is valid until the next Insert or Erase.
+  Chunk& Insert(uint64_t address, const Chunk& chunk);
+  // Replaces the description of the chunk at `address`, which exists.
+  void Replace(uint64_t address, const Chunk& chunk);
+  // Removes the chunk at `address`, which exists; gives the free chunk it
+  // becomes part of as glibc would coalesce it: [*gap_start, *gap_end),
+  // where *gap_end is the segment's end when it merged into the top.
+  void Erase(uint64_t address, uint64_t* gap_start = nullptr, uint64_t* gap_end = nullptr);
+  // Changes the state of `chunk` (found at its address), keeping the byte
+  // counts right.
+  void SetState(Chunk& chunk, ChunkState state);
 
-  Iterator Find(uint64_t address) { return chunks_.find(address); }
-  Iterator NotFound() { return chunks_.end(); }
-  Iterator Begin() { return chunks_.begin(); }
-  // The first chunk at or above `address`.
-  Iterator LowerBound(uint64_t address) { return chunks_.lower_bound(address); }
-  const ChunkMap& chunks() const { return chunks_; }
-  bool empty() const { return chunks_.empty(); }
-  // The in-use chunk whose memory ends exactly at `address`, if any.
-  Iterator ChunkEndingAt(uint64_t address);
-  // The start of the free memory right below `address` (itself if the
-  // chunk below is in use or the segment starts there).
-  uint64_t GapStartBelow(uint64_t address);
+  bool empty() const { return order_.empty(); }
+  size_t size() const { return order_.size(); }
+  // Start addresses of the in-use chunks, ascending.
+  const Order& order() const { return order_; }
+  // The nearest chunk starting below `address`: its start in *start; false if none.
+  bool ChunkBelow(uint64_t address, uint64_t* start) const;
+  // The first chunk starting at or above `address`.
+  bool ChunkAtOrAbove(uint64_t address, uint64_t* start) const;
+  // End of the nearest chunk starting below `address`, or the segment's
+  // start if none.
+  uint64_t EndBelow(uint64_t address) const;
 
   // Figures in glibc's view: tcache and fastbin chunks are in use.
   uint64_t hole_bytes() const { return hole_bytes_; }
@@ -124,19 +127,20 @@ class HeapSegment {
   uint64_t count_in(ChunkState state) const { return counts_[static_cast<int>(state)]; }
   uint64_t in_use_bytes() const;
 
-
  private:
   void AddGap(uint64_t a, uint64_t b);
   void RemoveGap(uint64_t a, uint64_t b);
-  // The end of the chunk before `it` (or the segment start).
-  uint64_t EndBefore(Iterator it) const;
+  // The end of the chunk before position `it` of order_ (or the start).
+  uint64_t EndBefore(Order::const_iterator it) const;
+  uint64_t EndOf(uint64_t start) const;
   void Count(const Chunk& chunk, int sign);
 
   uint64_t start_;
   uint64_t end_;
   uint64_t page_;
   uint64_t* hole_total_;
-  ChunkMap chunks_;
+  absl::flat_hash_map<uint64_t, Chunk> chunks_;
+  Order order_;
   uint64_t hole_bytes_ = 0;
   uint64_t hole_count_ = 0;
   uint64_t hole_releasable_ = 0;
