@@ -324,6 +324,18 @@ class CallTree {
       w.EndArray();
     }
     w.EndObject();
+    // Where each allocation stack of the trace ends, by stack id, so that
+    // figures the report gives per stack can be drawn on the tree.
+    std::vector<std::pair<uint64_t, uint32_t>> stacks(stack_node_.begin(), stack_node_.end());
+    std::sort(stacks.begin(), stacks.end());
+    w.Key("stack_id");
+    w.BeginArray();
+    for (const auto& [id, node] : stacks) w.Uint(id);
+    w.EndArray();
+    w.Key("stack_node");
+    w.BeginArray();
+    for (const auto& [id, node] : stacks) w.Uint(node);
+    w.EndArray();
     w.EndObject();
   }
 

@@ -241,6 +241,20 @@ test('fragment: the heap map highlights the block that pins the freed heap', asy
   const peakChunks = await page.evaluate(() => window.HG.app.heapMap.strips.reduce((n, s) => n + s.region.live_chunks, 0));
   assert.equal(peakChunks, report.peak.blocks);
 
+  // With the heap analysis, the flame graph weighs stacks by pinned bytes:
+  // all of them are make_pin's.
+  if (pinners) {
+    const pinned = await page.evaluate(() => {
+      const f = window.HG.app.flame;
+      f.setMeasure('pinned');
+      const root = f.root();
+      const leaf = (n) => (n.sorted.length ? leaf(n.sorted[0]) : n.name);
+      return { total: root.value, leaf: leaf(root) };
+    });
+    assert.equal(pinned.total, report.heap.pinned_bytes);
+    assert.equal(pinned.leaf, 'make_pin');
+  }
+
   // Picking an instant on the timeline shows the nearest heap map.
   await page.click('button[data-map=end]');
   const picked = await page.evaluate(() => {

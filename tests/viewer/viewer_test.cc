@@ -384,6 +384,16 @@ TEST(ViewData, TreeHeapMapsAndTimeline) {
   EXPECT_EQ(Sum(Field(self, "peak")), 350);
   EXPECT_EQ(Sum(Field(self, "leaked")), 66);
   EXPECT_EQ(Sum(Field(self, "temporary")), 1);
+  // Stack ids in order, each mapped to the node where it ends (alloc_a: 2,
+  // alloc_b: 4).
+  const auto& ids = Field(tree, "stack_id").list_value().values();
+  const auto& ends = Field(tree, "stack_node").list_value().values();
+  ASSERT_EQ(ids.size(), 2);
+  ASSERT_EQ(ends.size(), 2);
+  EXPECT_EQ(ids[0].number_value(), known.stack_a);
+  EXPECT_EQ(ids[1].number_value(), known.stack_b);
+  EXPECT_EQ(ends[0].number_value(), 2);
+  EXPECT_EQ(ends[1].number_value(), 4);
 
   const auto& maps = Field(view, "heap_maps").list_value().values();
   ASSERT_EQ(maps.size(), 2);

@@ -129,6 +129,22 @@
     return el('div', { class: 'cards', 'data-testid': 'cards' }, cards);
   }
 
+  // Pinned bytes per stack from the report's heap analysis: what freeing each
+  // pinner would give back beyond its own chunk, on the node of its stack.
+  function pinnedMeasure(report, view) {
+    const pinners = report.heap?.pinners;
+    const ids = view.tree.stack_id;
+    if (!Array.isArray(pinners) || !Array.isArray(ids)) return null;
+    const nodeOf = new Map(ids.map((id, i) => [id, view.tree.stack_node[i]]));
+    const values = new Array(view.tree.parent.length).fill(0);
+    for (const p of pinners) {
+      const extra = (p.bytes_released_if_freed || 0) - (p.chunk_bytes || 0);
+      const node = nodeOf.get(p.stack_id);
+      if (extra > 0 && node !== undefined) values[node] += extra;
+    }
+    return { key: 'pinned', label: 'pinned bytes (heap analysis)', unit: 'bytes', values };
+  }
+
   function section(id, title, ...children) {
     return el('section', { class: 'panel', id }, el('h2', null, title), children);
   }
@@ -200,6 +216,8 @@
       if (state.heapMap.maps.length) state.heapMap.pick(t);
     });
     const measures = view.measures.filter((m) => view.tree.self[m.key]).map((m) => Object.assign({ values: view.tree.self[m.key] }, m));
+    const pinned = pinnedMeasure(report, view);
+    if (pinned) measures.push(pinned);
     // Leaks first when there are any: that is what a leak hunt looks at.
     const first = report.leaks && report.leaks.bytes > 0 ? 'leaked' : 'peak';
     measures.sort((a, b) => (b.key === first) - (a.key === first));
