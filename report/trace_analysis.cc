@@ -1,7 +1,9 @@
 #include "report/trace_analysis.h"
 
+#include <algorithm>
 #include <utility>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "report/event_decoder.h"
 #include "report/event_orderer.h"
@@ -49,6 +51,38 @@ void SetProcessEnd(const std::optional<trace::Trailer>& trailer,
     p.end = TraceEnd::kTruncated;
   }
   p.duration_ns = a.SinceStart(end_time);
+}
+
+// Allocators that replace glibc's malloc when a program links or preloads them.
+constexpr absl::string_view kOwnAllocators[] = {"libjemalloc", "libtcmalloc", "libmimalloc",
+                                               "libhoard", "libsnmalloc", "librpmalloc"};
+
+// What heapgap sees of a program that brings its own allocator.
+void AddAllocatorWarnings(bool clean_exit, TraceAnalysis& a) {
+  std::vector<std::string> named;
+  for (size_t i = 0; i < a.modules.size(); ++i) {
+    const std::string& path = a.modules.module(i).info.path;
+    const absl::string_view name = absl::string_view(path).substr(path.rfind('/') + 1);
+    for (absl::string_view allocator : kOwnAllocators) {
+      if (absl::StartsWith(name, allocator) &&
+          std::find(named.begin(), named.end(), allocator) == named.end()) {
+        named.emplace_back(allocator);
+        a.warnings.push_back(absl::StrCat(
+            "the process loaded ", name, ", an allocator of its own: libheapgap.so comes first in "
+            "the preload order, so malloc, free and operator new/delete were served by glibc's "
+            "malloc and are all recorded; allocations through ", allocator,
+            "'s own interface (mallocx, tc_malloc, mi_malloc, ...) are not"));
+      }
+    }
+  }
+  const auto& calls = a.replay.totals().calls_by_op;
+  const bool no_calls = std::all_of(calls.begin(), calls.end(), [](uint64_t n) { return n == 0; });
+  if (clean_exit && no_calls) {
+    a.warnings.push_back(
+        "no allocation was recorded: either the program allocated nothing, or it brings its own "
+        "malloc (defined in the executable, or in a library loaded before libheapgap.so), whose "
+        "blocks heapgap cannot see");
+  }
 }
 
 void AddWarnings(const TraceReader& reader, const std::optional<trace::Trailer>& trailer,
@@ -105,6 +139,7 @@ void AddWarnings(const TraceReader& reader, const std::optional<trace::Trailer>&
   if (trailer && trailer->events() != 0 && trailer->events() != a.events) {
     warn("the trailer counts ", trailer->events(), " events, the trace holds ", a.events);
   }
+  AddAllocatorWarnings(trailer.has_value(), a);
 }
 
 }  // namespace

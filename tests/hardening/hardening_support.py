@@ -66,8 +66,8 @@ def run(argv, env=None, cwd=None, timeout=TIMEOUT_S, input=None, preexec_fn=_no_
                           stderr=subprocess.PIPE, timeout=timeout, preexec_fn=preexec_fn)
 
 
-def traced_argv(argv, out_dir, options=()):
-    return [HEAPGAP, "run", "-q", "-o", out_dir + "/", *options, "--", *argv]
+def traced_argv(argv, out_dir, options=(), quiet=True):
+    return [HEAPGAP, "run", *(["-q"] if quiet else []), "-o", out_dir + "/", *options, "--", *argv]
 
 
 def traces_in(directory):
@@ -75,9 +75,9 @@ def traces_in(directory):
                   if name.endswith(".trace") or ".trace." in name)
 
 
-def report_json(test, trace):
+def report_json(test, trace, options=("--top", "3", "--max-records", "5")):
     """The JSON report of a trace; fails the test unless heapgap exits 0."""
-    result = run([HEAPGAP, "report", "--format", "json", "--top", "3", "--max-records", "5", trace])
+    result = run([HEAPGAP, "report", "--format", "json", *options, trace])
     test.assertEqual(result.returncode, 0,
                      f"heapgap report {trace}: {result.stderr.decode(errors='replace')}")
     return json.loads(result.stdout)
@@ -149,7 +149,7 @@ class HardeningTest(unittest.TestCase):
         native = run(argv, env=env, cwd=native_cwd, input=input)
         traced = run(traced_argv(argv, out_dir, options), env=env, cwd=traced_cwd, input=input)
         self.assertEqual(exit_code(traced.returncode), exit_code(native.returncode),
-                         f"exit status of {argv}; stderr under heapgap: "
-                         f"{traced.stderr.decode(errors='replace')[-2000:]}")
+                         f"exit status of {argv}; stdout {traced.stdout[-300:]}; stderr under heapgap: "
+                         f"{traced.stderr.decode(errors='replace')[-1500:]}")
         self.assertEqual(traced.stdout, native.stdout, f"stdout of {argv}")
         return traced, traces_in(out_dir)

@@ -64,7 +64,13 @@ static int wait_ok(pid_t pid) {
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) die("waitpid");
   }
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return 1;
+  if (WIFSIGNALED(status)) {
+    fprintf(stderr, "stress: child %d killed by signal %d\n", (int)pid, WTERMSIG(status));
+  } else {
+    fprintf(stderr, "stress: child %d exited with status %d\n", (int)pid, WEXITSTATUS(status));
+  }
+  return 0;
 }
 
 static double now_ms(void) {
