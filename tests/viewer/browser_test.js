@@ -265,7 +265,8 @@ test('fragment: the heap map highlights the block that pins the freed heap', asy
   assert.equal(picked, 'peak');
 
   if (report.heap && typeof report.heap.hole_bytes === 'number') {
-    assert.equal(await text(page, '[data-testid=figure-holes]'), fmt(report.heap.hole_bytes) + ' B');
+    const holes = report.heap.total_hole_bytes ?? report.heap.hole_bytes;
+    assert.equal(await text(page, '[data-testid=figure-holes]'), fmt(holes) + ' B');
   }
   await page.click('button[data-map=end]');
   await page.locator('#heap').scrollIntoViewIfNeeded();

@@ -114,9 +114,11 @@
     cards.push(card('rss', 'peak RSS', rss === null ? 'not sampled' : HG.num(rss) + ' B', rss === null ? 'the trace has no samples' : HG.human(rss) + ' resident at most'));
     const heap = report.heap;
     if (heap && typeof heap.hole_bytes === 'number') {
-      cards.push(
-        card('holes', 'holes at the end', HG.num(heap.hole_bytes) + ' B', HG.human(heap.hole_bytes) + (typeof heap.pinned_bytes === 'number' ? '; pinned ' + HG.human(heap.pinned_bytes) : ''), heap.pinned_bytes > 0)
-      );
+      // The main heap's and every thread arena's.
+      const holes = typeof heap.total_hole_bytes === 'number' ? heap.total_hole_bytes : heap.hole_bytes;
+      const arenas = Array.isArray(heap.arenas) ? heap.arenas : [];
+      const pinned = typeof heap.pinned_bytes === 'number' ? arenas.reduce((sum, a) => sum + (a.pinned_bytes || 0), heap.pinned_bytes) : null;
+      cards.push(card('holes', 'holes at the end', HG.num(holes) + ' B', HG.human(holes) + (pinned !== null ? '; pinned ' + HG.human(pinned) : ''), pinned > 0));
     } else {
       const end = (view.heap_maps || []).find((m) => m.name === 'end');
       const main = end?.regions.find((r) => r.kind === 'main');
@@ -132,9 +134,9 @@
   // Pinned bytes per stack from the report's heap analysis: what freeing each
   // pinner would give back beyond its own chunk, on the node of its stack.
   function pinnedMeasure(report, view) {
-    const pinners = report.heap?.pinners;
+    if (!Array.isArray(report.heap?.pinners) || !Array.isArray(view.tree.stack_id)) return null;
+    const pinners = HG.allPinners(report.heap);
     const ids = view.tree.stack_id;
-    if (!Array.isArray(pinners) || !Array.isArray(ids)) return null;
     const nodeOf = new Map(ids.map((id, i) => [id, view.tree.stack_node[i]]));
     const values = new Array(view.tree.parent.length).fill(0);
     for (const p of pinners) {

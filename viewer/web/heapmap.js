@@ -40,7 +40,7 @@
   // describes the end; other instants have none.
   function reportPinners(heap, snapshot) {
     if (!heap || !Array.isArray(heap.pinners) || snapshot.name !== 'end') return [];
-    return heap.pinners.filter((p) => !p.glibc_internal && p.address && p.bytes_released_if_freed > (p.chunk_bytes || p.size || 0));
+    return HG.allPinners(heap).filter((p) => !p.glibc_internal && p.address && p.bytes_released_if_freed > (p.chunk_bytes || p.size || 0));
   }
 
   class RegionStrip {

@@ -81,6 +81,15 @@
       const times = cols.time_ns;
       for (const [k, v] of Object.entries(cols)) {
         if (k === 'time_ns' || k === 'rss_hwm_bytes' || !/bytes|extent/.test(k)) continue;
+        // A list per point, one value per thread arena (named in tl.arenas).
+        if (Array.isArray(v) && v.some((x) => Array.isArray(x))) {
+          const width = v.reduce((m, x) => Math.max(m, Array.isArray(x) ? x.length : 0), 0);
+          for (let j = 0; j < width; j++) {
+            const name = Array.isArray(tl.arenas) && tl.arenas[j] !== undefined ? String(tl.arenas[j]) : String(j);
+            out.push({ key: 'heap.' + k + '.' + j, label: 'arena ' + name + ' ' + (k === 'arena_extent_bytes' ? 'extent' : k.replace(/_/g, ' ')), t: times, v: v.map((x) => (Array.isArray(x) && typeof x[j] === 'number' ? x[j] : 0)), lo: null, hi: null });
+          }
+          continue;
+        }
         if (!Array.isArray(v) || v.length !== times.length || !v.every((x) => x === null || typeof x === 'number')) continue;
         if (out.some((s) => s.key === 'heap.' + k)) continue;
         out.push({ key: 'heap.' + k, label: REPORT_LABELS[k] || k.replace(/_/g, ' '), t: times, v, lo: null, hi: null });

@@ -154,6 +154,17 @@
     return out;
   };
 
+  // The pinners of the report's heap analysis: the main heap's and each
+  // thread arena's.
+  HG.allPinners = function (heap) {
+    if (!heap) return [];
+    const out = Array.isArray(heap.pinners) ? heap.pinners.slice() : [];
+    for (const arena of Array.isArray(heap.arenas) ? heap.arenas : []) {
+      if (Array.isArray(arena.pinners)) out.push(...arena.pinners);
+    }
+    return out;
+  };
+
   // One floating tooltip for the whole page.
   let tip = null;
   HG.showTip = function (x, y, lines) {
