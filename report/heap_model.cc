@@ -281,8 +281,13 @@ void HeapModel::Apply(const Event& e) {
       call.result = e.aux[0];
       // The break has not moved yet: its move is the next event.
       uint64_t released = 0;
-      released += main_->hole_releasable_bytes();
-      for (const auto& [start, heap] : heaps_) released += heap->segment.hole_releasable_bytes();
+      auto release_holes = [&released](HeapSegment& segment) {
+        released += segment.hole_releasable_bytes() - std::min(segment.hole_releasable_bytes(),
+                                                               segment.released_hole_bytes());
+        segment.MarkHolesReleased();
+      };
+      release_holes(*main_);
+      for (const auto& [start, heap] : heaps_) release_holes(heap->segment);
       released += glibc::TrimmableTop(main_->top_free(), e.size, config_.page_size);
       call.predicted_release_bytes = released;
       allocator_calls_.push_back(call);
@@ -1006,7 +1011,9 @@ void AddSegment(const HeapSegment& segment, HeapFigures& f) {
   f.hole_bytes += segment.hole_bytes();
   f.hole_count += segment.hole_count();
   f.largest_hole_bytes = std::max(f.largest_hole_bytes, segment.largest_hole());
-  f.malloc_trim_releasable_bytes += segment.hole_releasable_bytes();
+  const uint64_t released = std::min(segment.released_hole_bytes(), segment.hole_releasable_bytes());
+  f.malloc_trim_releasable_bytes += segment.hole_releasable_bytes() - released;
+  f.released_by_malloc_trim_bytes += released;
   f.tcache_bytes += segment.bytes_in(ChunkState::kTcache);
   f.fastbin_bytes += segment.bytes_in(ChunkState::kFastbin);
   f.internal_bytes += segment.bytes_in(ChunkState::kInternal);

@@ -73,7 +73,11 @@ struct HeapFigures {
   // it while that chunk lives.
   uint64_t pinned_bytes = 0;
   uint64_t trimmable_bytes = 0;  // what glibc would trim at the next large free
-  uint64_t malloc_trim_releasable_bytes = 0;  // what malloc_trim(0) could release
+  // What malloc_trim(0) could release: whole free pages inside holes (and,
+  // main heap, the top), less pages an earlier malloc_trim already released
+  // that no chunk has touched since.
+  uint64_t malloc_trim_releasable_bytes = 0;
+  uint64_t released_by_malloc_trim_bytes = 0;  // those pages
   std::vector<Pinner> pinners;   // topmost first
   bool pinners_truncated = false;  // the walk stopped early (many cached chunks on top)
 };

@@ -277,7 +277,12 @@ void AppendFigures(const HeapFigures& f, absl::string_view indent, std::string& 
   absl::StrAppend(&out, "\n", indent, "pinned below the topmost live block: ",
                   HumanBytes(f.pinned_bytes), "; glibc would trim ",
                   HumanBytes(f.trimmable_bytes), " by itself; malloc_trim(0) could release ",
-                  HumanBytes(f.malloc_trim_releasable_bytes), "\n");
+                  HumanBytes(f.malloc_trim_releasable_bytes));
+  if (f.released_by_malloc_trim_bytes != 0) {
+    absl::StrAppend(&out, " (", HumanBytes(f.released_by_malloc_trim_bytes),
+                    " in holes already released by an earlier malloc_trim)");
+  }
+  out += "\n";
 }
 
 void AppendPinners(const ArenaRecord& arena, size_t top, std::string& out) {
@@ -478,6 +483,7 @@ void WriteArenaFields(const ArenaRecord& arena, JsonWriter& w) {
   Field(w, "pinned_bytes", f.pinned_bytes);
   Field(w, "trimmable_bytes", f.trimmable_bytes);
   Field(w, "malloc_trim_releasable_bytes", f.malloc_trim_releasable_bytes);
+  Field(w, "released_by_malloc_trim_bytes", f.released_by_malloc_trim_bytes);
   Field(w, "tcache_bytes", f.tcache_bytes);
   Field(w, "fastbin_bytes", f.fastbin_bytes);
   Field(w, "glibc_internal_bytes", f.internal_bytes);

@@ -1,5 +1,6 @@
 #include "report/heap_segment.h"
 
+#include <algorithm>
 #include <iterator>
 
 #include "report/heap_params.h"
@@ -107,6 +108,7 @@ Chunk& HeapSegment::Insert(uint64_t address, const Chunk& chunk) {
   const bool has_next = next != order_.end();
   const uint64_t next_start = has_next ? *next : 0;
   if (has_next) RemoveGap(previous_end, next_start);
+  if (!released_.empty()) Touch(address, address + chunk.size);
   order_.insert(next, address);
   Chunk& inserted = chunks_.emplace(address, chunk).first->second;
   AddGap(previous_end, address);
@@ -173,6 +175,45 @@ bool HeapSegment::ChunkAtOrAbove(uint64_t address, uint64_t* start) const {
 
 uint64_t HeapSegment::EndBelow(uint64_t address) const {
   return EndBefore(order_.lower_bound(address));
+}
+
+void HeapSegment::Touch(uint64_t a, uint64_t b) {
+  auto it = released_.upper_bound(a);
+  if (it != released_.begin() && std::prev(it)->second > a) --it;
+  while (it != released_.end() && it->first < b) {
+    const uint64_t first = it->first, last = it->second;
+    it = released_.erase(it);
+    if (first < a) released_.emplace(first, a);
+    if (last > b) {
+      released_.emplace(b, last);
+      break;
+    }
+  }
+}
+
+void HeapSegment::MarkHolesReleased() {
+  uint64_t previous_end = start_;
+  auto release = [this](uint64_t a, uint64_t b) {
+    const uint64_t bytes = glibc::MallocTrimReleasable(a, b, page_);
+    if (bytes == 0) return;
+    const uint64_t first = glibc::AlignUp(a + glibc::kMallocChunkStruct, page_);
+    Touch(first, first + bytes);  // no overlapping ranges
+    released_.emplace(first, first + bytes);
+  };
+  for (uint64_t start : order_) {
+    if (start > previous_end) release(previous_end, start);
+    previous_end = std::max(previous_end, EndOf(start));
+  }
+}
+
+uint64_t HeapSegment::released_hole_bytes() const {
+  const uint64_t top = in_use_end();
+  uint64_t bytes = 0;
+  for (const auto& [first, last] : released_) {
+    if (first >= top) break;
+    bytes += std::min(last, top) - first;
+  }
+  return bytes;
 }
 
 uint64_t HeapSegment::in_use_end() const {

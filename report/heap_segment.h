@@ -15,6 +15,7 @@
 #include <array>
 #include <cstdint>
 
+#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 
@@ -120,6 +121,13 @@ class HeapSegment {
   }
   uint64_t extent() const { return end_ > start_ ? end_ - start_ : 0; }
 
+  // malloc_trim(0) just ran: the whole pages inside holes are no longer
+  // resident until a chunk is placed over them again.
+  void MarkHolesReleased();
+  // Bytes of those pages that are still untouched and below the topmost
+  // in-use chunk.
+  uint64_t released_hole_bytes() const;
+
   uint64_t live_requested() const { return live_requested_; }
   uint64_t live_chunk_bytes() const { return bytes_[static_cast<int>(ChunkState::kLive)]; }
   uint64_t live_blocks() const { return counts_[static_cast<int>(ChunkState::kLive)]; }
@@ -134,6 +142,8 @@ class HeapSegment {
   uint64_t EndBefore(Order::const_iterator it) const;
   uint64_t EndOf(uint64_t start) const;
   void Count(const Chunk& chunk, int sign);
+  // A chunk placed over [a, b): its pages are resident again.
+  void Touch(uint64_t a, uint64_t b);
 
   uint64_t start_;
   uint64_t end_;
@@ -148,6 +158,8 @@ class HeapSegment {
   uint64_t live_requested_ = 0;
   std::array<uint64_t, 4> bytes_{};
   std::array<uint64_t, 4> counts_{};
+  // Page ranges [first, second) malloc_trim released, not touched since.
+  absl::btree_map<uint64_t, uint64_t> released_;
 };
 
 }  // namespace heapgap::report

@@ -314,6 +314,16 @@ TEST_F(HeapModelTest, MallocTrimReleasesWholePagesInsideHoles) {
   model.Apply(trim);
   ASSERT_EQ(model.allocator_calls().size(), 1u);
   EXPECT_EQ(model.allocator_calls()[0].predicted_release_bytes, f.malloc_trim_releasable_bytes);
+  // Those pages are gone from RSS: a second malloc_trim would release none
+  // of them, until blocks are placed there again.
+  const uint64_t in_holes = glibc::MallocTrimReleasable(hole_start, hole_end, 4096);
+  HeapFigures after = model.MainFigures(10);
+  EXPECT_EQ(after.released_by_malloc_trim_bytes, in_holes);
+  EXPECT_EQ(after.malloc_trim_releasable_bytes, f.malloc_trim_releasable_bytes - in_holes);
+  Alloc(c[3], 0x5000);
+  after = model.MainFigures(10);
+  EXPECT_LE(after.released_by_malloc_trim_bytes, in_holes - 0x4000);
+  EXPECT_GE(after.released_by_malloc_trim_bytes, in_holes - 0x6000);
 }
 
 TEST_F(HeapModelTest, FreeingAMmappedBlockRaisesTheMmapThreshold) {
