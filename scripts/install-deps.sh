@@ -10,6 +10,9 @@ packages=(
   valgrind libunwind-dev libabsl-dev libprotobuf-dev protobuf-compiler
   libgtest-dev libdw-dev libelf-dev heaptrack zlib1g-dev chromium
   python3-jsonschema libxml2-utils
+  # Programs and allocators the hardening tests trace; zstd for heaptrack's
+  # compressed output in the benchmark.
+  sqlite3 xz-utils zstd libjemalloc2 libtcmalloc-minimal4
 )
 # The view's browser tests drive chromium from Node.js (playwright-core from
 # the npm registry, see tests/viewer/setup-browser.sh); a machine that has
