@@ -68,10 +68,11 @@ void AddAllocatorWarnings(bool clean_exit, TraceAnalysis& a) {
           std::find(named.begin(), named.end(), allocator) == named.end()) {
         named.emplace_back(allocator);
         a.warnings.push_back(absl::StrCat(
-            "the process loaded ", name, ", an allocator of its own: libheapgap.so comes first in "
-            "the preload order, so malloc, free and operator new/delete were served by glibc's "
-            "malloc and are all recorded; allocations through ", allocator,
-            "'s own interface (mallocx, tc_malloc, mi_malloc, ...) are not"));
+            "the process loaded ", name, ", an allocator of its own: malloc, free and operator "
+            "new/delete reach libheapgap.so first and are recorded, and it passes them to "
+            "__libc_malloc and friends (glibc's malloc, unless ", allocator, " replaces those "
+            "too); allocations through ", allocator, "'s own interface (mallocx, tc_malloc, "
+            "mi_malloc, ...) are not recorded"));
       }
     }
   }

@@ -86,7 +86,10 @@ void BadAlignments() {
   for (size_t alignment : bad) {
     errno = EXDEV;
     void* p = aligned_alloc(alignment, 64);
-    printf("aligned_alloc(%zu, 64): %s errno=%s\n", alignment, p ? (Aligned(p, alignment ? alignment : 1) ? "aligned ptr" : "MISALIGNED ptr") : "NULL", ErrnoName(errno));
+    // Only a power of two is an alignment a block can be checked against.
+    const bool power_of_two = alignment != 0 && (alignment & (alignment - 1)) == 0;
+    printf("aligned_alloc(%zu, 64): %s errno=%s\n", alignment,
+           p ? (!power_of_two || Aligned(p, alignment) ? "ptr" : "MISALIGNED ptr") : "NULL", ErrnoName(errno));
     free(p);
     void* out = kUnset;
     errno = EXDEV;
