@@ -214,6 +214,14 @@
     }
     const worst = report.heap?.at_worst_holes;
     if (worst && typeof worst.time_ns === 'number' && worst.hole_bytes > 0) markers.push({ t: worst.time_ns, label: 'most holes', color: '#b7950b' });
+    // What changed the allocator's behaviour: glibc raising its mmap
+    // threshold, the program's malloc_trim and mallopt calls.
+    for (const c of report.heap?.mmap_threshold_changes || []) {
+      if (typeof c.time_ns === 'number') markers.push({ t: c.time_ns, label: 'mmap threshold ' + HG.human(c.to_bytes), color: '#17a589' });
+    }
+    for (const c of report.heap?.allocator_calls || []) {
+      if (typeof c.time_ns === 'number' && c.function) markers.push({ t: c.time_ns, label: c.function, color: '#5d6677' });
+    }
     state.timeline = new HG.Timeline(timelineBox, view, report, markers, (t) => {
       if (state.heapMap.maps.length) state.heapMap.pick(t);
     });

@@ -276,7 +276,13 @@
       this.note = HG.el('div', { class: 'notes' });
       this.body = HG.el('div');
       this.details = HG.el('div', { class: 'details', 'data-testid': 'heap-details' }, HG.el('span', { class: 'muted' }, 'Click a chunk to see its stack, size and age.'));
-      HG.append(container, [this.buttons, this.note, this.body, this.details]);
+      // What the report's heap analysis says about its own accuracy.
+      const check = report.heap?.model_check;
+      const remarks = [];
+      for (const d of Array.isArray(check?.differences) ? check.differences : []) remarks.push(HG.el('li', null, 'differs from glibc: ' + d));
+      for (const e of Array.isArray(check?.estimates) ? check.estimates : []) remarks.push(HG.el('li', { class: 'muted' }, e));
+      const analysis = remarks.length ? HG.el('div', { class: 'notes', 'data-testid': 'heap-analysis-notes' }, 'Heap analysis:', HG.el('ul', null, remarks)) : null;
+      HG.append(container, [this.buttons, this.note, this.body, this.details, analysis]);
       // The end shows what stays pinned; the peak is one click away.
       this.show(this.maps[this.maps.length - 1].name);
     }

@@ -110,6 +110,7 @@
       HG.append(this.body, [
         shown === 0 ? HG.el('p', { class: 'muted' }, 'None.') : HG.el('div', { class: 'scroll' }, table),
         total > shown ? HG.el('p', { class: 'notes' }, 'The ' + HG.num(shown) + ' largest of ' + HG.num(total) + ' stacks; `heapgap report --format json` lists them all.') : null,
+        Array.isArray(section.notes) && section.notes.length ? HG.el('ul', { class: 'notes' }, section.notes.map((n) => HG.el('li', null, n))) : null,
       ]);
     }
 
