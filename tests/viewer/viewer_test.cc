@@ -2,6 +2,7 @@
 // synthetic traces with known stacks and on real sample programs run under
 // `heapgap run`.
 #include <fcntl.h>
+#include <pty.h>
 #include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -693,6 +694,44 @@ TEST(ViewCommand, WritesOnePageAndSaysWhere) {
   const Outcome none = RunProgram({HEAPGAP_BINARY, "view", empty});
   EXPECT_EQ(none.status, 2);
   EXPECT_TRUE(absl::StrContains(none.err, "no heapgap traces")) << none.err;
+}
+
+// Runs `argv` with standard error on a pseudo-terminal; returns what it
+// wrote there.
+std::string TerminalStderr(std::vector<std::string> argv) {
+  int master = -1, slave = -1;
+  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) return "openpty failed";
+  std::vector<char*> pointers;
+  for (std::string& a : argv) pointers.push_back(a.data());
+  pointers.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, slave, 2);
+  posix_spawn_file_actions_addclose(&actions, master);
+  pid_t pid = 0;
+  const bool spawned =
+      posix_spawn(&pid, pointers[0], &actions, nullptr, pointers.data(), environ) == 0;
+  posix_spawn_file_actions_destroy(&actions);
+  close(slave);
+  std::string out;
+  char buffer[4096];
+  // Read until the child has gone and the terminal reports its end (EIO).
+  for (ssize_t n; spawned && (n = read(master, buffer, sizeof buffer)) > 0;) out.append(buffer, n);
+  close(master);
+  if (spawned) waitpid(pid, nullptr, 0);
+  return out;
+}
+
+TEST(ViewCommand, ProgressOnlyOnATerminal) {
+  const std::string trace = TraceSample("leaky");
+  ASSERT_FALSE(trace.empty());
+  const std::string shown = TerminalStderr({HEAPGAP_BINARY, "view", "-o", trace + ".tty.html", trace});
+  // The line is rewritten in place and cleared before the closing message.
+  EXPECT_TRUE(absl::StrContains(shown, "\rheapgap: symbolizing the stacks of ")) << shown;
+  EXPECT_TRUE(absl::StrContains(shown, "\r\033[Kheapgap: wrote " + trace + ".tty.html")) << shown;
+  EXPECT_EQ(TerminalStderr({HEAPGAP_BINARY, "view", "-q", "-o", trace + ".tty.html", trace}), "");
+  const std::string exported = TerminalStderr({HEAPGAP_BINARY, "export", "--format", "collapsed", "-o", "/dev/null", trace});
+  EXPECT_FALSE(absl::StrContains(exported, "wrote")) << exported;
 }
 
 }  // namespace
