@@ -80,7 +80,7 @@ struct HeapGeometryResult {
 class HeapGeometry {
  public:
   static constexpr size_t kMaxTimelinePoints = 2000;
-  static constexpr size_t kMaxPinners = 10;
+  static constexpr size_t kMaxPinners = PinningChain::kMaxPinners;
 
   HeapGeometry();
   ~HeapGeometry();

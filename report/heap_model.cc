@@ -15,8 +15,6 @@ using glibc::ChunkSize;
 
 constexpr int kFastbinClasses = 10;  // NFASTBINS
 constexpr uint32_t kDirectThreadIds = 1 << 16;
-// Cached chunks a pinning-chain walk steps over before it gives up.
-constexpr int kMaxCachedSteps = 4096;
 
 constexpr int FastbinClass(uint64_t chunk_size) {
   return static_cast<int>((chunk_size >> 4) - 2);
@@ -640,7 +638,7 @@ void HeapModel::TakeFromCache(uint64_t taken, const Chunk& cached, Arena& arena,
       continue;
     }
     Uncache(*other, arena);
-    segment.SetState(*other, ChunkState::kTcache);
+    segment.SetState(address, *other, ChunkState::kTcache);
     other->thread_id = allocating.id;
     bin.Push(address);
     ++counters_.fastbin_stashes;
@@ -735,7 +733,7 @@ void HeapModel::FreeChunk(HeapSegment& segment, Arena& arena, uint64_t address, 
     if (index < params_.tcache_bins) {
       AddressStack& bin = thread->Bin(index);
       if (bin.valid < params_.tcache_count) {
-        segment.SetState(chunk, ChunkState::kTcache);
+        segment.SetState(address, chunk, ChunkState::kTcache);
         chunk.thread_id = thread->id;
         bin.Push(address);
         bin.CompactIfStale([&](uint64_t a) {
@@ -748,7 +746,7 @@ void HeapModel::FreeChunk(HeapSegment& segment, Arena& arena, uint64_t address, 
     }
   }
   if (size <= params_.max_fast) {
-    segment.SetState(chunk, ChunkState::kFastbin);
+    segment.SetState(address, chunk, ChunkState::kFastbin);
     AddressStack& fastbin = arena.fastbins[FastbinClass(size)];
     fastbin.Push(address);
     ++arena.fastbin_chunks;
@@ -954,54 +952,16 @@ namespace {
 // The topmost chunk that pins (live, or glibc's own) at or below `it`,
 // stepping over cached chunks; false when there is none or too many cached
 // chunks are in the way (`truncated`).
-// Moves `it` (over the segment's starts, descending) to the topmost chunk
-// that pins (live, or glibc's own), stepping over cached chunks; false when
-// there is none or too many cached chunks are in the way (`truncated`).
-bool NextPinning(const HeapSegment& segment, HeapSegment::Order::const_reverse_iterator& it,
-                 int& steps, bool& truncated) {
-  for (; it != segment.order().rend(); ++it) {
-    if (segment.Find(*it)->pinning()) return true;
-    if (++steps > kMaxCachedSteps) {
-      truncated = true;
-      return false;
-    }
-  }
-  return false;
-}
-
 // pinned bytes and the pinning chain of one heap segment.
-void PinningChain(const HeapSegment& segment, size_t max_pinners, HeapFigures& f) {
-  auto it = segment.order().rbegin();
-  int steps = 0;
-  bool truncated = false;
-  if (!NextPinning(segment, it, steps, truncated)) {
-    f.pinners_truncated |= truncated;
-    return;
-  }
-  const uint64_t top_end = *it + segment.Find(*it)->size;
+void AddPinning(const HeapSegment& segment, size_t max_pinners, HeapFigures& f) {
+  const PinningChain& chain = segment.pinning_chain();
+  f.pinners_truncated |= chain.truncated;
+  if (chain.top_end == 0) return;
   const uint64_t pinning = segment.live_chunk_bytes() + segment.bytes_in(ChunkState::kInternal);
-  const uint64_t below = top_end > segment.start() ? top_end - segment.start() : 0;
+  const uint64_t below = chain.top_end > segment.start() ? chain.top_end - segment.start() : 0;
   f.pinned_bytes += below > pinning ? below - pinning : 0;
-  while (f.pinners.size() < max_pinners) {
-    const Chunk& c = *segment.Find(*it);
-    Pinner p;
-    p.address = *it + glibc::kChunkHeader;
-    p.chunk_size = c.size;
-    p.requested = c.requested;
-    p.time_ns = c.time_ns;
-    p.stack_id = c.stack_id;
-    p.thread_id = c.thread_id;
-    p.internal = c.state == ChunkState::kInternal;
-    const uint64_t end = *it + c.size;
-    ++it;
-    const bool more = NextPinning(segment, it, steps, truncated);
-    const uint64_t next_end =
-        more ? *it + segment.Find(*it)->size : (truncated ? end - p.chunk_size : segment.start());
-    p.bytes_released_if_freed = end > next_end ? end - next_end : 0;
-    f.pinners.push_back(p);
-    if (!more) break;
-  }
-  f.pinners_truncated |= truncated;
+  const size_t n = std::min(max_pinners, chain.pinners.size());
+  f.pinners.assign(chain.pinners.begin(), chain.pinners.begin() + static_cast<std::ptrdiff_t>(n));
 }
 
 void AddSegment(const HeapSegment& segment, HeapFigures& f) {
@@ -1037,7 +997,7 @@ HeapFigures HeapModel::Figures(const Arena& arena, size_t max_pinners) const {
     }
     // malloc_trim(0) also trims the main heap's top with no pad.
     f.malloc_trim_releasable_bytes += glibc::TrimmableTop(f.top_free_bytes, 0, page);
-    PinningChain(segment, max_pinners, f);
+    AddPinning(segment, max_pinners, f);
     return f;
   }
   f.arena = arena.address;
@@ -1055,7 +1015,7 @@ HeapFigures HeapModel::Figures(const Arena& arena, size_t max_pinners) const {
       if (f.top_free_bytes >= params_.trim_threshold) {
         f.trimmable_bytes = glibc::TrimmableTop(f.top_free_bytes, params_.top_pad, page);
       }
-      PinningChain(segment, max_pinners, f);
+      AddPinning(segment, max_pinners, f);
     } else {
       // An older heap's top became an ordinary free chunk when the next heap
       // was made, and no shrink ever reaches it.
@@ -1128,18 +1088,18 @@ HeapWalkCheck HeapModel::CheckHeapWalk(const trace::HeapWalk& walk) const {
     const bool in_use = !top && (value & 1) != 0;
     // Model chunks that start before this walk chunk and were not matched
     // lie inside free memory of the walk (or straddle chunks).
-    for (; m != model.end() && *m < p; ++m) {
-      const uint64_t model_size = main_->Find(*m)->size;
+    for (; m != model.end() && m->first < p; ++m) {
+      const uint64_t model_size = m->second;
       ++c.in_use_only_in_model;
       c.in_use_only_in_model_bytes += model_size;
-      example(*m, model_size, "free in glibc, in use in the model");
+      example(m->first, model_size, "free in glibc, in use in the model");
     }
     if (top) {
       c.walk_top_bytes = size;
     } else if (in_use) {
       c.walk_in_use_bytes += size;
-      if (m != model.end() && *m == p) {
-        const uint64_t model_size = main_->Find(*m)->size;
+      if (m != model.end() && m->first == p) {
+        const uint64_t model_size = m->second;
         if (model_size == size) {
           ++c.matching_chunks;
         } else {
@@ -1156,16 +1116,16 @@ HeapWalkCheck HeapModel::CheckHeapWalk(const trace::HeapWalk& walk) const {
       ++c.walk_hole_count;
       c.walk_hole_bytes += size;
       c.walk_largest_hole = std::max(c.walk_largest_hole, size);
-      if (m == model.end() || *m >= p + size) ++c.matching_chunks;
+      if (m == model.end() || m->first >= p + size) ++c.matching_chunks;
     }
     p += size;
   }
   if (c.complete) {
     for (; m != model.end(); ++m) {
-      const uint64_t model_size = main_->Find(*m)->size;
+      const uint64_t model_size = m->second;
       ++c.in_use_only_in_model;
       c.in_use_only_in_model_bytes += model_size;
-      example(*m, model_size, "above glibc's top chunk, in use in the model");
+      example(m->first, model_size, "above glibc's top chunk, in use in the model");
     }
   }
   c.model_hole_bytes = main_->hole_bytes();

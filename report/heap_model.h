@@ -34,21 +34,6 @@
 
 namespace heapgap::report {
 
-// A chunk of the pinning chain: a live chunk near the top of a heap.
-struct Pinner {
-  uint64_t address = 0;     // the block's address (user pointer)
-  uint64_t chunk_size = 0;
-  uint64_t requested = 0;   // bytes requested; 0 for glibc's own chunks
-  uint64_t time_ns = 0;     // allocation time, CLOCK_MONOTONIC
-  uint64_t stack_id = 0;
-  uint32_t thread_id = 0;
-  bool internal = false;    // glibc's own chunk (a thread's tcache structure)
-  // Free bytes below it down to the next pinning chunk, plus its own size:
-  // what joins the top chunk (and becomes trimmable) once it and every
-  // pinner above it are freed.
-  uint64_t bytes_released_if_freed = 0;
-};
-
 // The geometry of one arena (the main heap, or a thread arena with its
 // heaps) at one instant. Byte counts are in glibc's view: blocks held in a
 // tcache or fastbin are in use for glibc.

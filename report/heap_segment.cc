@@ -46,9 +46,10 @@ HeapSegment::~HeapSegment() {
 
 void HeapSegment::set_start(uint64_t start) {
   if (start == start_) return;
-  if (!order_.empty()) RemoveGap(start_, *order_.begin());
+  chain_valid_ = false;
+  if (!order_.empty()) RemoveGap(start_, order_.begin()->first);
   start_ = start;
-  if (!order_.empty()) AddGap(start_, *order_.begin());
+  if (!order_.empty()) AddGap(start_, order_.begin()->first);
 }
 
 void HeapSegment::AddGap(uint64_t a, uint64_t b) {
@@ -71,11 +72,10 @@ void HeapSegment::RemoveGap(uint64_t a, uint64_t b) {
   gap_sizes_.Remove(size);
 }
 
-uint64_t HeapSegment::EndOf(uint64_t start) const { return start + chunks_.at(start).size; }
-
 uint64_t HeapSegment::EndBefore(Order::const_iterator it) const {
   if (it == order_.begin()) return start_;
-  return EndOf(*std::prev(it));
+  const auto& previous = *std::prev(it);
+  return previous.first + previous.second;
 }
 
 void HeapSegment::Count(const Chunk& chunk, int sign) {
@@ -103,13 +103,15 @@ const Chunk* HeapSegment::Find(uint64_t address) const {
 
 Chunk& HeapSegment::Insert(uint64_t address, const Chunk& chunk) {
   if (chunks_.contains(address)) Erase(address);
+  Changed(address);
   auto next = order_.lower_bound(address);
   const uint64_t previous_end = EndBefore(next);
   const bool has_next = next != order_.end();
-  const uint64_t next_start = has_next ? *next : 0;
+  const uint64_t next_start = has_next ? next->first : 0;
   if (has_next) RemoveGap(previous_end, next_start);
+  if (!has_next) in_use_end_ = address + chunk.size;
   if (!released_.empty()) Touch(address, address + chunk.size);
-  order_.insert(next, address);
+  order_.emplace_hint(next, address, chunk.size);
   Chunk& inserted = chunks_.emplace(address, chunk).first->second;
   AddGap(previous_end, address);
   if (has_next) AddGap(address + chunk.size, next_start);
@@ -124,12 +126,14 @@ void HeapSegment::Replace(uint64_t address, const Chunk& chunk) {
     Insert(address, chunk);
     return;
   }
+  Changed(address);
   Count(current, -1);
   current = chunk;
   Count(chunk, +1);
 }
 
 void HeapSegment::Erase(uint64_t address, uint64_t* gap_start, uint64_t* gap_end) {
+  Changed(address);
   auto it = order_.find(address);
   auto found = chunks_.find(address);
   const uint64_t previous_end = EndBefore(it);
@@ -138,12 +142,13 @@ void HeapSegment::Erase(uint64_t address, uint64_t* gap_start, uint64_t* gap_end
   RemoveGap(previous_end, address);
   uint64_t merged_end;
   if (next != order_.end()) {
-    RemoveGap(chunk_end, *next);
-    AddGap(previous_end, *next);
-    merged_end = *next;
+    RemoveGap(chunk_end, next->first);
+    AddGap(previous_end, next->first);
+    merged_end = next->first;
   } else {
     // The topmost chunk: what lay below it joins the top.
     merged_end = end_ > chunk_end ? end_ : chunk_end;
+    in_use_end_ = previous_end;
   }
   Count(found->second, -1);
   chunks_.erase(found);
@@ -152,8 +157,9 @@ void HeapSegment::Erase(uint64_t address, uint64_t* gap_start, uint64_t* gap_end
   if (gap_end != nullptr) *gap_end = merged_end;
 }
 
-void HeapSegment::SetState(Chunk& chunk, ChunkState state) {
+void HeapSegment::SetState(uint64_t address, Chunk& chunk, ChunkState state) {
   if (chunk.state == state) return;
+  Changed(address);
   Count(chunk, -1);
   chunk.state = state;
   Count(chunk, +1);
@@ -162,14 +168,14 @@ void HeapSegment::SetState(Chunk& chunk, ChunkState state) {
 bool HeapSegment::ChunkBelow(uint64_t address, uint64_t* start) const {
   auto it = order_.lower_bound(address);
   if (it == order_.begin()) return false;
-  *start = *std::prev(it);
+  *start = std::prev(it)->first;
   return true;
 }
 
 bool HeapSegment::ChunkAtOrAbove(uint64_t address, uint64_t* start) const {
   auto it = order_.lower_bound(address);
   if (it == order_.end()) return false;
-  *start = *it;
+  *start = it->first;
   return true;
 }
 
@@ -200,9 +206,9 @@ void HeapSegment::MarkHolesReleased() {
     Touch(first, first + bytes);  // no overlapping ranges
     released_.emplace(first, first + bytes);
   };
-  for (uint64_t start : order_) {
+  for (const auto& [start, size] : order_) {
     if (start > previous_end) release(previous_end, start);
-    previous_end = std::max(previous_end, EndOf(start));
+    previous_end = std::max(previous_end, start + size);
   }
 }
 
@@ -216,9 +222,50 @@ uint64_t HeapSegment::released_hole_bytes() const {
   return bytes;
 }
 
-uint64_t HeapSegment::in_use_end() const {
-  if (order_.empty()) return start_;
-  return EndOf(*order_.rbegin());
+const PinningChain& HeapSegment::pinning_chain() const {
+  if (chain_valid_) return chain_;
+  // Walk down from the top, stepping over cached chunks (freed, but not by
+  // glibc) up to a limit: thousands of them can sit on top.
+  constexpr int kMaxCachedSteps = 4096;
+  chain_.top_end = 0;
+  chain_.pinners.clear();
+  chain_.truncated = false;
+  int steps = 0;
+  auto it = order_.rbegin();
+  auto next_pinning = [&] {
+    for (; it != order_.rend(); ++it) {
+      if (chunks_.at(it->first).pinning()) return true;
+      if (++steps > kMaxCachedSteps) {
+        chain_.truncated = true;
+        return false;
+      }
+    }
+    return false;
+  };
+  bool more = next_pinning();
+  if (more) chain_.top_end = it->first + it->second;
+  while (more && chain_.pinners.size() < PinningChain::kMaxPinners) {
+    const uint64_t start = it->first;
+    const Chunk& c = chunks_.at(start);
+    Pinner p;
+    p.address = start + glibc::kChunkHeader;
+    p.chunk_size = c.size;
+    p.requested = c.requested;
+    p.time_ns = c.time_ns;
+    p.stack_id = c.stack_id;
+    p.thread_id = c.thread_id;
+    p.internal = c.state == ChunkState::kInternal;
+    ++it;
+    more = next_pinning();
+    const uint64_t next_end = more ? it->first + it->second : chain_.truncated ? start : start_;
+    p.bytes_released_if_freed = start + c.size > next_end ? start + c.size - next_end : 0;
+    chain_.pinners.push_back(p);
+  }
+  // What the chain depends on: everything from the chunk below its last
+  // pinner (or where the walk stopped) up.
+  chain_floor_ = it != order_.rend() ? it->first : 0;
+  chain_valid_ = true;
+  return chain_;
 }
 
 uint64_t HeapSegment::in_use_bytes() const {

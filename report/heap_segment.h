@@ -8,15 +8,17 @@
 //
 // Chunks are found by address in a hash table (a freed block going into a
 // cache, or a cached block allocated again, costs one lookup); their order
-// is kept in a B-tree of start addresses, used only when chunks come or go.
+// is kept in a B-tree of start addresses and sizes, used only when chunks
+// come or go.
 #ifndef HEAPGAP_REPORT_HEAP_SEGMENT_H_
 #define HEAPGAP_REPORT_HEAP_SEGMENT_H_
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "absl/container/btree_map.h"
-#include "absl/container/btree_set.h"
+#include "absl/container/btree_set.h"  // GapSizes
 #include "absl/container/flat_hash_map.h"
 
 namespace heapgap::report {
@@ -44,6 +46,29 @@ struct Chunk {
   bool pinning() const { return state == ChunkState::kLive || state == ChunkState::kInternal; }
 };
 
+// A chunk of the pinning chain: a live chunk near the top of a heap.
+struct Pinner {
+  uint64_t address = 0;     // the block's address (user pointer)
+  uint64_t chunk_size = 0;
+  uint64_t requested = 0;   // bytes requested; 0 for glibc's own chunks
+  uint64_t time_ns = 0;     // allocation time, CLOCK_MONOTONIC
+  uint64_t stack_id = 0;
+  uint32_t thread_id = 0;
+  bool internal = false;    // glibc's own chunk (a thread's tcache structure)
+  // Free bytes below it down to the next pinning chunk, plus its own size:
+  // what joins the top chunk (and becomes trimmable) once it and every
+  // pinner above it are freed.
+  uint64_t bytes_released_if_freed = 0;
+};
+
+// The topmost chunks that pin (live, or glibc's own), topmost first.
+struct PinningChain {
+  static constexpr size_t kMaxPinners = 10;
+  uint64_t top_end = 0;       // end of the topmost pinning chunk; 0 if none
+  std::vector<Pinner> pinners;
+  bool truncated = false;     // stopped after stepping over too many cached chunks
+};
+
 // Sizes of the gaps, for the largest one: small gaps in a histogram, large
 // ones in an ordered multiset (they are few).
 class GapSizes {
@@ -62,7 +87,8 @@ class GapSizes {
 
 class HeapSegment {
  public:
-  using Order = absl::btree_set<uint64_t>;
+  // In-use chunks by start address: their sizes.
+  using Order = absl::btree_map<uint64_t, uint64_t>;
 
   // Chunks go from `start` (the first chunk's address) to `end` (the break,
   // or the heap's end). `page` is the page size. `hole_total`, if given, is
@@ -90,13 +116,13 @@ class HeapSegment {
   // becomes part of as glibc would coalesce it: [*gap_start, *gap_end),
   // where *gap_end is the segment's end when it merged into the top.
   void Erase(uint64_t address, uint64_t* gap_start = nullptr, uint64_t* gap_end = nullptr);
-  // Changes the state of `chunk` (found at its address), keeping the byte
+  // Changes the state of `chunk`, found at `address`, keeping the byte
   // counts right.
-  void SetState(Chunk& chunk, ChunkState state);
+  void SetState(uint64_t address, Chunk& chunk, ChunkState state);
 
   bool empty() const { return order_.empty(); }
   size_t size() const { return order_.size(); }
-  // Start addresses of the in-use chunks, ascending.
+  // The in-use chunks' starts and sizes, ascending.
   const Order& order() const { return order_; }
   // The nearest chunk starting below `address`: its start in *start; false if none.
   bool ChunkBelow(uint64_t address, uint64_t* start) const;
@@ -113,13 +139,15 @@ class HeapSegment {
   // Whole pages malloc_trim's madvise pass could release inside holes.
   uint64_t hole_releasable_bytes() const { return hole_releasable_; }
   // End of the topmost in-use chunk (the segment's start if none).
-  uint64_t in_use_end() const;
+  uint64_t in_use_end() const { return order_.empty() ? start_ : in_use_end_; }
   // Free memory between the topmost in-use chunk and the end: glibc's top.
   uint64_t top_free() const {
     const uint64_t top = in_use_end();
     return end_ > top ? end_ - top : 0;
   }
   uint64_t extent() const { return end_ > start_ ? end_ - start_ : 0; }
+  // The pinning chain, kept until a change at or above its lowest chunk.
+  const PinningChain& pinning_chain() const;
 
   // malloc_trim(0) just ran: the whole pages inside holes are no longer
   // resident until a chunk is placed over them again.
@@ -140,8 +168,11 @@ class HeapSegment {
   void RemoveGap(uint64_t a, uint64_t b);
   // The end of the chunk before position `it` of order_ (or the start).
   uint64_t EndBefore(Order::const_iterator it) const;
-  uint64_t EndOf(uint64_t start) const;
   void Count(const Chunk& chunk, int sign);
+  // A change at `address`: the pinning chain no longer holds if it reaches there.
+  void Changed(uint64_t address) {
+    if (address >= chain_floor_) chain_valid_ = false;
+  }
   // A chunk placed over [a, b): its pages are resident again.
   void Touch(uint64_t a, uint64_t b);
 
@@ -151,6 +182,7 @@ class HeapSegment {
   uint64_t* hole_total_;
   absl::flat_hash_map<uint64_t, Chunk> chunks_;
   Order order_;
+  uint64_t in_use_end_ = 0;  // end of the topmost chunk, when there is one
   uint64_t hole_bytes_ = 0;
   uint64_t hole_count_ = 0;
   uint64_t hole_releasable_ = 0;
@@ -160,6 +192,9 @@ class HeapSegment {
   std::array<uint64_t, 4> counts_{};
   // Page ranges [first, second) malloc_trim released, not touched since.
   absl::btree_map<uint64_t, uint64_t> released_;
+  mutable PinningChain chain_;
+  mutable bool chain_valid_ = false;
+  mutable uint64_t chain_floor_ = 0;  // lowest address the chain depends on
 };
 
 }  // namespace heapgap::report
