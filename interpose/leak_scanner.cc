@@ -131,6 +131,21 @@ int PickStopSignal() {
   return -1;
 }
 
+// heapgap's own flush thread, by the name it is given when created (it may
+// not have run yet, so its tid may be unknown to the recorder).
+bool IsHeapgapThread(pid_t tid) {
+  char path[64];
+  StringBuilder b(path, sizeof path);
+  b.Add("/proc/self/task/").AddUint(static_cast<uint64_t>(tid)).Add("/comm");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char name[32] = {};
+  ssize_t n = read(fd, name, sizeof name - 1);
+  close(fd);
+  return n >= 13 && memcmp(name, "heapgap-flush", 13) == 0;
+}
+
+// The program's threads (heapgap's own left out).
 size_t ListThreads(pid_t* tids, size_t capacity) {
   int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) return 0;
@@ -141,9 +156,10 @@ size_t ListThreads(pid_t* tids, size_t capacity) {
     if (n <= 0) break;
     for (long off = 0; off < n;) {
       auto* d = reinterpret_cast<struct dirent64*>(buf + off);
-      if (d->d_name[0] >= '0' && d->d_name[0] <= '9' && count < capacity)
-        tids[count++] = static_cast<pid_t>(strtol(d->d_name, nullptr, 10));
       off += d->d_reclen;
+      if (d->d_name[0] < '0' || d->d_name[0] > '9' || count >= capacity) continue;
+      const pid_t tid = static_cast<pid_t>(strtol(d->d_name, nullptr, 10));
+      if (!IsHeapgapThread(tid)) tids[count++] = tid;
     }
   }
   close(fd);

@@ -449,23 +449,35 @@ void FinishTrace(AppendFinal append_final, bool stop) {
 
 // ---- Background flushing ---------------------------------------------------
 
-// Takes a sample and writes it; with g_flush_lock held.
-void WriteSampleLocked(bool final) {
-  static ArenaHeapValues heaps[HeapObserver::kMaxArenaHeaps];  // under g_flush_lock
+// Reads a sample: RSS, mallinfo2 (which locks every arena) and the arena
+// heaps. Done without g_flush_lock, so threads that need to flush do not
+// wait for it. `heaps` must stay valid until the sample is written.
+SampleValues ReadSample(bool final, ArenaHeapValues* heaps) {
   SampleValues sample;
   sample.seq = g_seq.load(std::memory_order_seq_cst);
   sample.time_ns = MonotonicNs();
   sample.final = final;
   g_heap.TakeSample(sample, heaps);
+  return sample;
+}
+
+// Takes a sample and writes it; with g_flush_lock held (at the end).
+void WriteSampleLocked(bool final) {
+  static ArenaHeapValues heaps[HeapObserver::kMaxArenaHeaps];  // under g_flush_lock
+  const SampleValues sample = ReadSample(final, heaps);
   if (g_writer.MakeRoom(32 * 1024)) AppendSample(sample, g_writer.buffer());
 }
 
+// The flush thread's periodic sample.
 void TakeSampleIfActive() {
+  static ArenaHeapValues heaps[HeapObserver::kMaxArenaHeaps];  // the flush thread's
   const uint64_t seq = g_seq.load(std::memory_order_relaxed);
   if (seq == g_sampled_through_seq.load(std::memory_order_relaxed)) return;
   g_sampled_through_seq.store(seq, std::memory_order_relaxed);
+  const SampleValues sample = ReadSample(false, heaps);
   g_flush_lock.Lock();
-  if (!g_finished && !g_need_open && g_writer.active()) WriteSampleLocked(false);
+  if (!g_finished && !g_need_open && g_writer.active() && g_writer.MakeRoom(32 * 1024))
+    AppendSample(sample, g_writer.buffer());
   g_flush_lock.Unlock();
 }
 
@@ -500,13 +512,10 @@ void StartFlushThread() {
   pthread_attr_setsigmask_np(&attr, &all);
   pthread_t thread;
   g_flush_thread_tid = 0;
-  if (pthread_create(&thread, &attr, FlushThreadMain, nullptr) == 0) {
+  // The name tells the exit-time leak scan which thread is heapgap's, even
+  // before the thread has run.
+  if (pthread_create(&thread, &attr, FlushThreadMain, nullptr) == 0)
     pthread_setname_np(thread, "heapgap-flush");
-    // The exit-time leak scan must know which thread is heapgap's, even when
-    // the program ends a moment after starting.
-    for (int i = 0; i < 100000 && __atomic_load_n(&g_flush_thread_tid, __ATOMIC_ACQUIRE) == 0; ++i)
-      sched_yield();
-  }
   pthread_attr_destroy(&attr);
 }
 

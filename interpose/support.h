@@ -3,6 +3,7 @@
 #ifndef HEAPGAP_INTERPOSE_SUPPORT_H_
 #define HEAPGAP_INTERPOSE_SUPPORT_H_
 
+#include <linux/futex.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -17,30 +18,41 @@
 
 namespace heapgap {
 
-// A lock for short critical sections. Holders never block on anything else
-// while holding it (see the lock order in recorder.cc).
+// A lock that spins briefly and then sleeps in the kernel (futex), so that
+// waiters do not burn the CPU while a holder writes the trace. Async-signal
+// safe; never allocates. (Named for its fast path.)
 class SpinLock {
  public:
   void Lock() {
-    for (int spins = 0;; ++spins) {
-      if (!locked_.exchange(true, std::memory_order_acquire)) return;
-      while (locked_.load(std::memory_order_relaxed)) {
-        if (spins < 100) {
-          __builtin_ia32_pause();
-          ++spins;
-        } else {
-          sched_yield();
-        }
-      }
+    int expected = kFree;
+    if (state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire)) return;
+    for (int spins = 0; spins < 100; ++spins) {
+      __builtin_ia32_pause();
+      expected = kFree;
+      if (state_.load(std::memory_order_relaxed) == kFree &&
+          state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire))
+        return;
     }
+    // Mark that someone sleeps; whoever unlocks then wakes a sleeper.
+    while (state_.exchange(kLockedWithWaiters, std::memory_order_acquire) != kFree)
+      syscall(SYS_futex, &state_, FUTEX_WAIT_PRIVATE, kLockedWithWaiters, nullptr, nullptr, 0);
   }
-  bool TryLock() { return !locked_.exchange(true, std::memory_order_acquire); }
-  void Unlock() { locked_.store(false, std::memory_order_release); }
+  bool TryLock() {
+    int expected = kFree;
+    return state_.compare_exchange_strong(expected, kLocked, std::memory_order_acquire);
+  }
+  void Unlock() {
+    if (state_.exchange(kFree, std::memory_order_release) == kLockedWithWaiters)
+      syscall(SYS_futex, &state_, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  }
   // Only in a fork child, where the holder no longer exists.
-  void ResetAfterFork() { locked_.store(false, std::memory_order_relaxed); }
+  void ResetAfterFork() { state_.store(kFree, std::memory_order_relaxed); }
 
  private:
-  std::atomic<bool> locked_{false};
+  static constexpr int kFree = 0;
+  static constexpr int kLocked = 1;
+  static constexpr int kLockedWithWaiters = 2;
+  std::atomic<int> state_{kFree};
 };
 
 class SpinLockHolder {
