@@ -240,8 +240,11 @@ int RunProgram(std::vector<std::string> argv, std::vector<std::string> env) {
   return 1;
 }
 
-void PrintSummaries(const std::vector<report::TraceReport>& reports, const std::string& program) {
+void PrintSummaries(const std::vector<report::TraceReport>& reports, const std::string& program,
+                    const std::string& output_dir) {
   if (reports.empty()) {
+    // The tracer could not create its trace there and said so in its own line.
+    if (access(output_dir.c_str(), W_OK | X_OK) != 0) return;
     std::fprintf(stderr,
                  "==heapgap== no trace was written: '%s' may be statically linked, or it cleared "
                  "LD_PRELOAD\n",
@@ -288,6 +291,7 @@ int RunCommand(const std::vector<std::string>& args) {
   if (!settings.ok()) return Fail(settings.status().message());
 
   std::string options;
+  std::string output_dir = ".";  // where the traces go
   if (auto output = parsed->Value("output")) {
     if (output->empty()) return Fail("option '--output' needs a non-empty value");
     if (output->find(':') != std::string::npos) {
@@ -300,6 +304,9 @@ int RunCommand(const std::vector<std::string>& args) {
     }
     // Absolute, so that traces land here even if the program changes directory.
     options = absl::StrCat("output=", Absolute(*output));
+    struct stat st;
+    const bool is_directory = stat(output->c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    output_dir = output->back() == '/' || is_directory ? *output : Directory(Absolute(*output));
   }
   if (auto depth = parsed->Value("stack-depth")) {
     absl::StatusOr<uint64_t> n = ParseCount("stack-depth", *depth);
@@ -330,7 +337,7 @@ int RunCommand(const std::vector<std::string>& args) {
   report_options.max_records = settings->needs_all_records() ? 0 : 10;
   const std::vector<report::TraceReport> reports =
       report::ReportTraces(traces, report_options, settings->jobs);
-  if (!quiet) PrintSummaries(reports, program);
+  if (!quiet) PrintSummaries(reports, program, output_dir);
   absl::StatusOr<report::GateResult> gate =
       FinishReports(*settings, report_options, reports,
                     traces.size() > 1 ? Directory(traces[0]) : std::string());

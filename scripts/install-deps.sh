@@ -12,7 +12,10 @@ packages=(
   python3-jsonschema libxml2-utils
   # Programs and allocators the hardening tests trace; zstd for heaptrack's
   # compressed output in the benchmark.
-  sqlite3 xz-utils zstd libjemalloc2 libtcmalloc-minimal4
+  sqlite3 xz-utils zstd libjemalloc2 libtcmalloc-minimal4 gzip
+  # The trace fuzzer (fuzz/, docs/FUZZING.md): clang 14 and its libFuzzer and
+  # sanitizer runtimes.
+  clang libclang-rt-14-dev
 )
 # The view's browser tests drive chromium from Node.js (playwright-core from
 # the npm registry, see tests/viewer/setup-browser.sh); a machine that has

@@ -139,8 +139,8 @@ class BadInputTest(HardeningTest):
 
     def test_hostile_traces_stay_small_and_fast(self):
         # A record length of 250 MiB in a tiny file, and stack node ids that
-        # jump by a million in each of thousands of records: found by the
-        # fuzzer, each once made `heapgap report` allocate gigabytes.
+        # jump by a million in each of thousands of records: each once made
+        # `heapgap report` allocate up to gigabytes.
         stack_jumps = header()
         first = 1
         for _ in range(3000):

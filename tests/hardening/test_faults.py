@@ -105,6 +105,11 @@ class OutputFaultTest(HardeningTest):
 
         result = run([WORKLOAD, "5"], env=preload_env(directory + "/"), preexec_fn=as_nobody)
         self.assert_runs_normally(result, "Permission denied")
+        # Through `heapgap run`: still the tracer's one line, no guess at
+        # another cause.
+        result = run([HEAPGAP, "run", "-o", directory + "/", "--", WORKLOAD, "5"],
+                     env=dict(os.environ, TMPDIR="/tmp"), preexec_fn=as_nobody)
+        self.assert_runs_normally(result, "Permission denied")
         self.assertEqual(os.listdir(directory), [])
 
     def test_full_disk(self):
