@@ -25,6 +25,7 @@ void HeapGeometry::Start(const trace::Header& header) {
   HeapModel::Config config;
   config.heap_start = header.heap_start();
   config.page_size = header.page_size() != 0 ? header.page_size() : 4096;
+  config.forked = header.forked();
   model_ = std::make_unique<HeapModel>(config);
   result_ = HeapGeometryResult();
   result_.initial_params = model_->params();

@@ -168,6 +168,9 @@ HeapModel::Thread& HeapModel::ThreadFor(uint32_t thread_id) {
   if (!*slot) {
     *slot = std::make_unique<Thread>();
     (*slot)->id = thread_id;
+    // The thread that forked keeps the parent's tcache structure.
+    (*slot)->seen_heap_allocation = config_.forked && !any_thread_seen_;
+    any_thread_seen_ = true;
   }
   last_thread_ = slot->get();
   return *last_thread_;

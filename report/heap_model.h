@@ -158,6 +158,9 @@ class HeapModel {
   struct Config {
     uint64_t heap_start = 0;  // Header.heap_start; 0 = unknown
     uint64_t page_size = 4096;
+    // A fork child: its heap (and the forking thread's tcache) are the
+    // parent's, unknown to the model.
+    bool forked = false;
   };
 
   explicit HeapModel(Config config);
@@ -287,6 +290,7 @@ class HeapModel {
   std::vector<std::unique_ptr<Thread>> threads_;         // by thread id
   absl::flat_hash_map<uint32_t, std::unique_ptr<Thread>> other_threads_;
   Thread* last_thread_ = nullptr;
+  bool any_thread_seen_ = false;
 
   uint64_t thread_heap_bytes_ = 0;
   uint64_t mmapped_bytes_ = 0;
