@@ -232,7 +232,6 @@ uint64_t HeapModel::live_requested() const {
 // ---- Events ------------------------------------------------------------------
 
 void HeapModel::Apply(const Event& e) {
-  ++version_;
   switch (ClassifyOp(e.op)) {
     case OpKind::kAllocation: {
       Thread& thread = ThreadFor(e.thread_id);

@@ -201,8 +201,6 @@ class HeapModel {
   std::vector<HeapFigures> ThreadArenaFigures(size_t max_pinners) const;
   // (first heap address, extent) of every thread arena, by address.
   std::vector<std::pair<uint64_t, uint64_t>> ThreadArenaExtents() const;
-  // Changes since construction: figures computed at one version hold until the next.
-  uint64_t version() const { return version_; }
 
   const std::vector<ThresholdChange>& threshold_changes() const { return threshold_changes_; }
   const std::vector<AllocatorCall>& allocator_calls() const { return allocator_calls_; }
@@ -298,7 +296,6 @@ class HeapModel {
   uint64_t mmapped_allocations_ = 0;
   uint64_t hole_bytes_ = 0;
   uint64_t max_brk_extent_ = 0;
-  uint64_t version_ = 0;
   std::vector<ThresholdChange> threshold_changes_;
   std::vector<AllocatorCall> allocator_calls_;
   ModelCounters counters_;

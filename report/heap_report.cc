@@ -380,23 +380,30 @@ void AppendHeapGeometryText(const HeapGeometryReport& r, size_t top, std::string
   }
   AppendMoment(r.end, "at the end", top, /*pinners=*/true, o);
   AppendMoment(r.at_peak_footprint, "at peak footprint", top, /*pinners=*/false, o);
-  AppendMoment(r.at_worst_holes, "at the worst holes", top, /*pinners=*/true, o);
+  const MomentRecord& worst = r.at_worst_holes;
+  if (worst.valid && worst.hole_bytes == r.end.hole_bytes &&
+      worst.footprint_bytes == r.end.footprint_bytes && worst.live_bytes == r.end.live_bytes) {
+    absl::StrAppend(&o, "  at the worst holes (", FormatDuration(worst.time_ns),
+                    "): as at the end\n");
+  } else {
+    AppendMoment(worst, "at the worst holes", top, /*pinners=*/true, o);
+  }
   absl::StrAppend(&o, "  mmapped allocations: ", WithThousands(r.mmapped_allocations),
                   "; RSS high-water mark ",
                   r.rss_hwm_bytes != 0 ? HumanBytes(r.rss_hwm_bytes) : std::string("unknown"),
                   "\n");
   const MallocParams& p = r.initial_params;
-  absl::StrAppend(&o, "  thresholds at start: mmap ", HumanBytes(p.mmap_threshold), ", trim ",
+  absl::StrAppend(&o, "  thresholds at start: mmap ", HumanBytes(p.mmap_threshold),
+                  p.no_dyn_threshold ? " (fixed by settings)" : " (dynamic)", ", trim ",
                   HumanBytes(p.trim_threshold), ", top pad ", HumanBytes(p.top_pad),
-                  p.max_fast < glibc::kMinChunk ? ", no fastbins" : "",
-                  p.no_dyn_threshold ? " (fixed by settings)" : " (dynamic)", "\n");
+                  p.max_fast < glibc::kMinChunk ? ", no fastbins" : "", "\n");
   const MallocParams& q = r.final_params;
   if (q.mmap_threshold != p.mmap_threshold || q.trim_threshold != p.trim_threshold ||
       q.top_pad != p.top_pad || q.max_fast != p.max_fast || q.tcache_count != p.tcache_count) {
-    absl::StrAppend(&o, "  thresholds at the end: mmap ", HumanBytes(q.mmap_threshold), ", trim ",
+    absl::StrAppend(&o, "  thresholds at the end: mmap ", HumanBytes(q.mmap_threshold),
+                    q.no_dyn_threshold ? " (fixed)" : " (dynamic)", ", trim ",
                     HumanBytes(q.trim_threshold), ", top pad ", HumanBytes(q.top_pad),
-                    q.max_fast < glibc::kMinChunk ? ", no fastbins" : "",
-                    q.no_dyn_threshold ? " (fixed)" : " (dynamic)", "\n");
+                    q.max_fast < glibc::kMinChunk ? ", no fastbins" : "", "\n");
   }
   if (!r.settings_applied.empty()) {
     absl::StrAppend(&o, "  settings: ", absl::StrJoin(r.settings_applied, " "), "\n");
