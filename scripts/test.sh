@@ -25,7 +25,7 @@ cmake --build build-asan --parallel "$(nproc)" --target heapgap report_test symb
 export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 build-asan/bin/report_test --gtest_brief=1
 build-asan/bin/symbolizer_test --gtest_brief=1
-HEAPGAP_BIN=build-asan/bin/heapgap HEAPGAP_PRELOAD=build/lib/libheapgap.so HARDENING_BIN=build/bin \
+HEAPGAP_BIN=build-asan/bin/heapgap HEAPGAP_PRELOAD=build-asan/lib/libheapgap.so HARDENING_BIN=build/bin \
   HARDENING_PLUGIN=build/lib/libhardening_plugin.so PYTHONDONTWRITEBYTECODE=1 \
   python3 tests/hardening/test_bad_input.py
 unset ASAN_OPTIONS UBSAN_OPTIONS
