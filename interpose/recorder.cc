@@ -356,6 +356,9 @@ void RecycleSlots(pid_t pid) {
 // nodes they may refer to, and followed by a barrier.
 void FlushAll() {
   ThreadState& t = tls_state;
+  // A child made by clone() without the atfork handlers, or by vfork: the
+  // trace file and (for vfork) the memory are the parent's. Write nothing.
+  if (getpid() != g_process.pid) return;
   TracerScope tracer;
   ++t.in_record;
   const int saved_errno = errno;
