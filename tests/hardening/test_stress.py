@@ -8,7 +8,7 @@ timeout, and leave traces that all read."""
 import re
 import unittest
 
-from hardening_support import (HEAPGAP, HardeningTest, PLUGIN, exit_code, main_report, program,
+from hardening_support import (HEAPGAP, TIMEOUT_S, HardeningTest, PLUGIN, exit_code, main_report, program,
                                read_all, report_json, run, traced_argv, traces_in)
 
 STRESS = program("hardening_stress")
@@ -26,7 +26,9 @@ class StressTest(HardeningTest):
         forks = 200
         out_dir = self.fresh_dir("fork-exec-traces")
         native = run([STRESS, "fork-exec", str(forks), STRESS])
-        traced = run(traced_argv([STRESS, "fork-exec", str(forks), STRESS], out_dir, quiet=False))
+        # `heapgap run` analyses all ~400 traces for its summary: allow for it.
+        traced = run(traced_argv([STRESS, "fork-exec", str(forks), STRESS], out_dir, quiet=False),
+                     timeout=3 * TIMEOUT_S)
         stderr = traced.stderr.decode(errors="replace")
         self.assertEqual(exit_code(traced.returncode), exit_code(native.returncode),
                          f"{traced.stdout}; stderr lines not from the summary: "
