@@ -329,12 +329,16 @@ test('a function named with HTML shows as text', async () => {
 
 test('a directory: one row per process, each opening its view', async () => {
   const dir = path.join(work, 'all');
+  // A trace the process never got to write: listed as unreadable.
+  fs.writeFileSync(path.join(dir, 'heapgap.broken.1.trace'), '');
   heapgap('view', '-q', dir);
   const url = pathToFileURL(path.join(dir, 'heapgap-view.html')).href;
   const { page, problems } = await open(url);
   const rows = page.locator('[data-testid=process-row]');
-  assert.equal(await rows.count(), 3);
+  assert.equal(await rows.count(), 4);
   const texts = await rows.allTextContents();
+  const broken = texts.find((t) => t.startsWith('heapgap.broken.1.trace'));
+  assert.match(broken, /unreadable: .*empty/);
   const leaky = texts.findIndex((t) => t.startsWith('leaky'));
   assert.ok(leaky >= 0, texts.join('\n'));
   // A process fails when it leaks (by leak class when the report has them:
@@ -358,7 +362,7 @@ test('a directory: one row per process, each opening its view', async () => {
   assert.equal(await text(page, '[data-testid=figure-leaked]'), '41,160 B');
   await page.click('[data-testid=back]');
   await page.waitForSelector('[data-testid=processes]');
-  assert.equal(await page.locator('[data-testid=process-row]').count(), 3);
+  assert.equal(await page.locator('[data-testid=process-row]').count(), 4);
   assert.deepEqual(problems, []);
   await page.close();
 });
