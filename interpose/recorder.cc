@@ -1,6 +1,7 @@
 #include "interpose/recorder.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <errno.h>
 #include <libunwind.h>
 #include <pthread.h>
@@ -23,6 +24,7 @@
 #include "interpose/trace_writer.h"
 
 extern char** environ;
+extern "C" void* __libc_malloc(size_t size);
 
 namespace heapgap {
 
@@ -203,7 +205,13 @@ __attribute__((noinline)) uint64_t CaptureStack(ThreadSlot* slot) {
   return id;
 }
 
-uint64_t ChunkHeader(const void* p) { return reinterpret_cast<const uint64_t*>(p)[-1]; }
+// False when another allocator (tcmalloc preloaded before us) provides
+// __libc_malloc: its blocks have no glibc chunk headers to read.
+constinit bool g_glibc_chunks = true;
+
+uint64_t ChunkHeader(const void* p) {
+  return g_glibc_chunks ? reinterpret_cast<const uint64_t*>(p)[-1] : 0;
+}
 uint64_t ChunkPrevSize(const void* p) { return reinterpret_cast<const uint64_t*>(p)[-2]; }
 
 RawEvent MakeEvent(uint32_t op, uint64_t address, uint64_t size, uint64_t stack) {
@@ -526,12 +534,40 @@ void StartFlushThread() {
 
 void OwnFunction() {}
 
+struct ModuleSearch {
+  uintptr_t address;
+  const char* suffix;
+  bool found;
+};
+
+int MatchModule(dl_phdr_info* info, size_t, void* data) {
+  auto* search = static_cast<ModuleSearch*>(data);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const uintptr_t start = info->dlpi_addr + ph.p_vaddr;
+    if (ph.p_type != PT_LOAD || search->address < start || search->address >= start + ph.p_memsz)
+      continue;
+    const size_t n = strlen(info->dlpi_name), m = strlen(search->suffix);
+    search->found = n >= m && strcmp(info->dlpi_name + n - m, search->suffix) == 0;
+    return 1;
+  }
+  return 0;
+}
+
+// True when `address` lies in a module whose path ends with `suffix`.
+bool ModuleNameEndsWith(uintptr_t address, const char* suffix) {
+  ModuleSearch search{address, suffix, false};
+  dl_iterate_phdr(MatchModule, &search);
+  return search.found;
+}
+
 bool Initialize() {
   TracerScope tracer;
   ParseOptions(getenv("HEAPGAP_OPTIONS"), g_options, Complain);
   g_scratch = static_cast<uint8_t*>(MapPages(kScratchBytes));
   if (!g_scratch) return false;
   g_modules.Init(reinterpret_cast<uintptr_t>(&OwnFunction));
+  g_glibc_chunks = ModuleNameEndsWith(reinterpret_cast<uintptr_t>(&__libc_malloc), "/libc.so.6");
   g_process.pid = getpid();
   g_process.parent_pid = getppid();
   g_process.start_time_unix_ns = RealtimeNs();
@@ -600,7 +636,12 @@ void WriteHeapWalkLocked() {
   if (!chunks) return;
   uint64_t brk;
   bool complete;
-  const size_t n = g_heap.WalkMainHeap(chunks, kMaxWalkedChunks, brk, complete);
+  const size_t n =
+      g_glibc_chunks ? g_heap.WalkMainHeap(chunks, kMaxWalkedChunks, brk, complete) : 0;
+  if (!g_glibc_chunks) {
+    brk = 0;
+    complete = false;
+  }
   const size_t record_bytes = n * 10 + 64;
   auto* record = static_cast<uint8_t*>(MapPages(record_bytes + n * 10));
   if (record) {
