@@ -7,6 +7,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "report/format.h"
+#include "report/leak_output.h"
 #include "report/trace_analysis.h"
 
 namespace heapgap::report {
@@ -446,30 +447,6 @@ void AppendHeapGeometryText(const HeapGeometryReport& r, size_t top, std::string
 
 namespace {
 
-void WriteFrame(const SymbolizedFrame& frame, JsonWriter& w) {
-  w.BeginObject();
-  w.Key("function");
-  w.String(frame.function);
-  w.Key("file");
-  w.String(frame.file);
-  w.Key("line");
-  w.Int(frame.line);
-  w.Key("module");
-  w.String(frame.module);
-  w.Key("address");
-  w.String(HexAddress(frame.address));
-  w.Key("module_offset");
-  w.String(HexAddress(frame.module_offset));
-  w.Key("inlined");
-  w.Bool(frame.inlined);
-  w.EndObject();
-}
-
-void WriteStack(const std::vector<SymbolizedFrame>& stack, JsonWriter& w) {
-  w.BeginArray();
-  for (const SymbolizedFrame& frame : stack) WriteFrame(frame, w);
-  w.EndArray();
-}
 
 void Field(JsonWriter& w, absl::string_view key, uint64_t value) {
   w.Key(key);
@@ -510,7 +487,7 @@ void WriteArenaFields(const ArenaRecord& arena, JsonWriter& w) {
     w.Bool(p.pinner.internal);
     Field(w, "stack_id", p.pinner.stack_id);
     w.Key("stack");
-    WriteStack(p.stack, w);
+    WriteStackJson(p.stack, w);
     w.EndObject();
   }
   w.EndArray();
@@ -687,7 +664,7 @@ void WriteHeapGeometryJson(const HeapGeometryReport& r, JsonWriter& w) {
     Field(w, "trim_threshold_to_bytes", c.new_trim_threshold);
     Field(w, "freed_block_bytes", c.freed_block_bytes);
     w.Key("freed_block_stack");
-    WriteStack(t.freed_block_stack, w);
+    WriteStackJson(t.freed_block_stack, w);
     Field(w, "heap_allocations_instead_of_mmap", c.heap_allocations_instead_of_mmap);
     Field(w, "heap_bytes_instead_of_mmap", c.heap_bytes_instead_of_mmap);
     w.EndObject();
@@ -716,7 +693,7 @@ void WriteHeapGeometryJson(const HeapGeometryReport& r, JsonWriter& w) {
     w.Key("result");
     w.Int(c.result);
     w.Key("stack");
-    WriteStack(call.stack, w);
+    WriteStackJson(call.stack, w);
     w.EndObject();
   }
   w.EndArray();
